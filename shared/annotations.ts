@@ -27,7 +27,7 @@ export const ACTOR_ANNOTATION = "asya.sh/actor";
  */
 export const INJECTED_ANNOTATION = "asya.sh/injected";
 
-/** How the runtime passes input to the handler. */
+/** Handler input: the payload alone or the whole envelope. */
 export type HandlerMode = "payload" | "envelope";
 
 /** Whether the webhook creates a KEDA ScaledObject for the workload. */
@@ -69,19 +69,19 @@ export interface AnnotationSpec {
   key: string;
   /** Default in the annotation's own syntax, or undefined when there is none. */
   default: string | undefined;
-  /** Where the value comes from when the annotation is absent, in words. */
+  /** Source of the value when the annotation is absent, in words. */
   defaultSource: string;
   /** Accepted values, in words. */
   accepted: string;
-  /** What the annotation controls. */
+  /** Effect of the annotation. */
   meaning: string;
 }
 
-/** Longest per-call timeout: SQS keeps a received message invisible for at most 12 hours in total. */
+/** Maximum per-call timeout, because SQS keeps a received message invisible for at most 12 hours in total. */
 export const MAX_TIMEOUT_MS = 12 * 3_600_000;
 
 /**
- * Largest claim-check threshold: 1 MiB, the SQS maximum message size.
+ * Maximum claim-check threshold: 1 MiB, the SQS maximum message size.
  * NOTE: AWS raised that maximum from 256 KiB to 1 MiB in August 2025; an
  * SQS-compatible endpoint with the old limit rejects envelopes between the two.
  */
@@ -493,8 +493,8 @@ function parseInterpreter(text: string): Result<string, string> {
 }
 
 function wholeNumber(min: number, max?: number, unit?: string): ValueParser<number> {
-  const what = unit === undefined ? "a whole number" : `a whole number of ${unit}`;
-  const range = max === undefined ? `${what} of at least ${min}` : `${what} from ${min} to ${max}`;
+  const noun = unit === undefined ? "a whole number" : `a whole number of ${unit}`;
+  const range = max === undefined ? `${noun} of at least ${min}` : `${noun} from ${min} to ${max}`;
   return (text) => {
     if (!WHOLE_NUMBER.test(text)) return err(range);
     const value = Number(text);

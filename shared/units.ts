@@ -26,7 +26,7 @@ const DURATION_PART = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/y;
  * Parses a Go-style duration (`90s`, `5m`, `1h30m`, `1.5h`, `250ms`) into
  * milliseconds. A bare `0` is accepted, as in Go. Sub-millisecond units give
  * fractional milliseconds. Signs are rejected because every duration we read
- * is a length of time. The error says what was expected and what was found.
+ * is a length of time. The error names what was expected and what was found.
  */
 export function parseDuration(text: string): Result<number, string> {
   const found = JSON.stringify(text);

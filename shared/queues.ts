@@ -38,7 +38,8 @@ export function actorQueueName(
     return err({
       queueName,
       reason: "empty-part",
-      message: `Invalid queue name "${queueName}": the ${part} must not be empty`,
+      message:
+        `Invalid queue name "${queueName}": the ${part} must not be empty`,
     });
   }
   return checkQueueName(queueName);
@@ -66,12 +67,16 @@ export function dlqQueueName(
 }
 
 /** Builds the queue name of the `x-sink` end actor in a namespace. */
-export function sinkQueueName(namespace: string): Result<string, QueueNameError> {
+export function sinkQueueName(
+  namespace: string,
+): Result<string, QueueNameError> {
   return actorQueueName(namespace, SINK_ACTOR);
 }
 
 /** Builds the queue name of the `x-sump` end actor in a namespace. */
-export function sumpQueueName(namespace: string): Result<string, QueueNameError> {
+export function sumpQueueName(
+  namespace: string,
+): Result<string, QueueNameError> {
   return actorQueueName(namespace, SUMP_ACTOR);
 }
 
@@ -79,7 +84,9 @@ export function sumpQueueName(namespace: string): Result<string, QueueNameError>
  * Checks a complete queue name against the SQS rules: 1 to 80 characters
  * of `[A-Za-z0-9_-]`. Returns the name unchanged when it is valid.
  */
-export function checkQueueName(queueName: string): Result<string, QueueNameError> {
+export function checkQueueName(
+  queueName: string,
+): Result<string, QueueNameError> {
   if (queueName === "") {
     return err({
       queueName,
@@ -94,7 +101,10 @@ export function checkQueueName(queueName: string): Result<string, QueueNameError
       return err({
         queueName,
         reason: "invalid-character",
-        message: `Invalid queue name "${queueName}": character ${JSON.stringify(character)} ` +
+        message:
+          `Invalid queue name "${queueName}": character ${
+            JSON.stringify(character)
+          } ` +
           `at position ${index}, SQS allows only [A-Za-z0-9_-]`,
       });
     }
@@ -104,7 +114,8 @@ export function checkQueueName(queueName: string): Result<string, QueueNameError
     return err({
       queueName,
       reason: "too-long",
-      message: `Invalid queue name "${queueName}": ${queueName.length} characters, ` +
+      message:
+        `Invalid queue name "${queueName}": ${queueName.length} characters, ` +
         `SQS allows at most ${MAX_QUEUE_NAME_LENGTH}`,
     });
   }

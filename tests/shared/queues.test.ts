@@ -12,7 +12,10 @@ import {
 
 describe("actorQueueName", () => {
   it("joins prefix, namespace and actor", () => {
-    expect(actorQueueName("ml", "summarize")).toEqual({ ok: true, value: "asya-ml-summarize" });
+    expect(actorQueueName("ml", "summarize")).toEqual({
+      ok: true,
+      value: "asya-ml-summarize",
+    });
   });
 
   it("accepts a name of exactly 80 characters", () => {
@@ -56,19 +59,26 @@ describe("actorQueueName", () => {
     expect(result.ok).toBe(false);
     if (result.ok) return;
     expect(result.error.reason).toBe("empty-part");
-    expect(result.error.message).toBe('Invalid queue name "asya-ns-": the actor must not be empty');
+    expect(result.error.message).toBe(
+      'Invalid queue name "asya-ns-": the actor must not be empty',
+    );
   });
 
   it("rejects an empty namespace", () => {
     const result = actorQueueName("", "a");
     expect(result.ok).toBe(false);
-    if (!result.ok) expect(result.error.message).toContain("the namespace must not be empty");
+    if (!result.ok) {
+      expect(result.error.message).toContain("the namespace must not be empty");
+    }
   });
 });
 
 describe("dlqQueueName", () => {
   it("appends -dlq", () => {
-    expect(dlqQueueName("ml", "summarize")).toEqual({ ok: true, value: "asya-ml-summarize-dlq" });
+    expect(dlqQueueName("ml", "summarize")).toEqual({
+      ok: true,
+      value: "asya-ml-summarize-dlq",
+    });
   });
 
   it("rejects an actor whose DLQ name alone is too long", () => {
@@ -79,7 +89,9 @@ describe("dlqQueueName", () => {
     expect(result.ok).toBe(false);
     if (result.ok) return;
     expect(result.error.queueName).toBe(`asya-ns-${actor}-dlq`);
-    expect(result.error.message).toContain("84 characters, SQS allows at most 80");
+    expect(result.error.message).toContain(
+      "84 characters, SQS allows at most 80",
+    );
   });
 
   it("names the DLQ queue when the actor part is invalid", () => {
@@ -95,8 +107,14 @@ describe("end actor queues", () => {
   it("names sink and sump queues", () => {
     expect(SINK_ACTOR).toBe("x-sink");
     expect(SUMP_ACTOR).toBe("x-sump");
-    expect(sinkQueueName("prod")).toEqual({ ok: true, value: "asya-prod-x-sink" });
-    expect(sumpQueueName("prod")).toEqual({ ok: true, value: "asya-prod-x-sump" });
+    expect(sinkQueueName("prod")).toEqual({
+      ok: true,
+      value: "asya-prod-x-sink",
+    });
+    expect(sumpQueueName("prod")).toEqual({
+      ok: true,
+      value: "asya-prod-x-sump",
+    });
   });
 });
 
@@ -104,7 +122,11 @@ describe("checkQueueName", () => {
   it("rejects the empty name", () => {
     const result = checkQueueName("");
     expect(result.ok).toBe(false);
-    if (!result.ok) expect(result.error.message).toBe("Invalid queue name: the name must not be empty");
+    if (!result.ok) {
+      expect(result.error.message).toBe(
+        "Invalid queue name: the name must not be empty",
+      );
+    }
   });
 
   it("accepts underscores and hyphens", () => {

@@ -184,7 +184,7 @@ function parseActorName(
     const dlq = dlqQueueName(namespace, value);
     const problem = !queue.ok ? queue.error : !dlq.ok ? dlq.error : undefined;
     if (problem !== undefined) {
-      problems.push(`invalid ASYA_ACTOR_NAME or ASYA_NAMESPACE: ${problem.message}`);
+      problems.push(`invalid ASYA_ACTOR_NAME or ASYA_NAMESPACE: ${lowerFirst(problem.message)}`);
       return undefined;
     }
   }

@@ -3,6 +3,7 @@
  * a content-addressed key, and the envelope carries a `payload_ref` instead.
  */
 import type { PayloadRef } from "./envelope-types.ts";
+import { checkJsonText } from "./json.ts";
 import { err, ok, type Result } from "./result.ts";
 
 /** Default offload threshold: 256Ki bytes, the SQS message size limit before 2025. */
@@ -33,35 +34,30 @@ export function utf8ByteLength(text: string): number {
  * string says what was expected and what was found.
  */
 export function parseS3Uri(uri: string): Result<S3Location, string> {
-  const expected = "expected s3://bucket/key";
+  const invalid = `Invalid S3 URI ${JSON.stringify(uri)}`;
   if (!uri.startsWith("s3://")) {
-    return err(`Invalid S3 URI ${JSON.stringify(uri)}: ${expected}`);
+    return err(`${invalid}: expected s3://bucket/key`);
   }
 
   const rest = uri.slice("s3://".length);
   const slash = rest.indexOf("/");
   if (slash < 0 || slash === rest.length - 1) {
-    return err(
-      `Invalid S3 URI ${JSON.stringify(uri)}: ${expected}, found no key`,
-    );
+    return err(`${invalid}: expected s3://bucket/key, found no key`);
   }
 
   const bucket = rest.slice(0, slash);
   const key = rest.slice(slash + 1);
   if (!BUCKET_NAME.test(bucket) || bucket.includes("..")) {
+    const quoted = JSON.stringify(bucket);
     return err(
-      `Invalid S3 URI ${JSON.stringify(uri)}: bucket ${
-        JSON.stringify(bucket)
-      } must be 3 to 63 ` +
-        "characters of lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit",
+      `${invalid}: bucket ${quoted} must be 3 to 63 characters of lowercase ` +
+        "letters, digits, dots and hyphens, starting and ending with a letter or digit",
     );
   }
   const keyBytes = utf8ByteLength(key);
   if (keyBytes > MAX_KEY_BYTES) {
     return err(
-      `Invalid S3 URI ${
-        JSON.stringify(uri)
-      }: key is ${keyBytes} bytes, S3 allows at most ${MAX_KEY_BYTES}`,
+      `${invalid}: key is ${keyBytes} bytes, S3 allows at most ${MAX_KEY_BYTES}`,
     );
   }
   return ok({ bucket, key });
@@ -84,10 +80,9 @@ export function defaultClaimCheckPrefix(namespace: string): string {
  */
 export function claimCheckKey(prefix: string, sha256hex: string): string {
   if (!SHA256_HEX.test(sha256hex)) {
+    const quoted = JSON.stringify(sha256hex);
     throw new TypeError(
-      `Invalid SHA-256 digest ${
-        JSON.stringify(sha256hex)
-      }: expected 64 lowercase hexadecimal digits`,
+      `Invalid SHA-256 digest ${quoted}: expected 64 lowercase hexadecimal digits`,
     );
   }
   return `${prefix}${sha256hex}`;
@@ -110,13 +105,9 @@ export function checkRefAllowed(
   if (!location.ok) return location;
 
   const { key } = location.value;
-  const shown = JSON.stringify(ref.uri);
+  const rejected = `Claim check ${JSON.stringify(ref.uri)} rejected`;
   if (location.value.bucket !== bucket) {
-    return err(
-      `Claim check ${shown} rejected: expected bucket ${
-        JSON.stringify(bucket)
-      }`,
-    );
+    return err(`${rejected}: expected bucket ${JSON.stringify(bucket)}`);
   }
 
   const directory = prefix === "" || prefix.endsWith("/")
@@ -124,9 +115,7 @@ export function checkRefAllowed(
     : `${prefix}/`;
   if (!key.startsWith(directory) || key.length === directory.length) {
     return err(
-      `Claim check ${shown} rejected: expected a key under ${
-        JSON.stringify(directory)
-      }`,
+      `${rejected}: expected a key under ${JSON.stringify(directory)}`,
     );
   }
 
@@ -138,7 +127,7 @@ export function checkRefAllowed(
     )
   ) {
     return err(
-      `Claim check ${shown} rejected: key must not contain empty, "." or ".." segments or backslashes`,
+      `${rejected}: key must not contain empty, "." or ".." segments or backslashes`,
     );
   }
   return ok(location.value);
@@ -202,36 +191,36 @@ export async function createClaimCheck(
 
 /**
  * Checks a fetched claim-check body against its reference (size, then
- * digest) and returns it as text. Fails naming the mismatch.
+ * digest) and returns it as JSON text ready to splice back as the payload.
+ * Fails naming the mismatch, invalid UTF-8 or malformed JSON.
  */
 export async function checkClaimCheckBody(
   ref: PayloadRef,
   body: Uint8Array,
 ): Promise<Result<string, string>> {
+  const failed = `Claim check ${JSON.stringify(ref.uri)} failed`;
   if (body.length !== ref.bytes) {
-    return err(
-      `Claim check ${
-        JSON.stringify(ref.uri)
-      } failed: expected ${ref.bytes} bytes, found ${body.length}`,
-    );
+    return err(`${failed}: expected ${ref.bytes} bytes, found ${body.length}`);
   }
   const digest = await sha256Hex(body);
   if (digest !== ref.sha256) {
-    return err(
-      `Claim check ${
-        JSON.stringify(ref.uri)
-      } failed: expected sha256 ${ref.sha256}, found ${digest}`,
-    );
+    return err(`${failed}: expected sha256 ${ref.sha256}, found ${digest}`);
   }
+
+  let text: string;
   try {
-    return ok(
-      new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(body),
+    text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(
+      body,
     );
   } catch {
+    return err(`${failed}: expected UTF-8 JSON text, found invalid UTF-8`);
+  }
+  const json = checkJsonText(text);
+  if (!json.ok) {
+    const { message } = json.error;
     return err(
-      `Claim check ${
-        JSON.stringify(ref.uri)
-      } failed: expected UTF-8 JSON text, found invalid UTF-8`,
+      `${failed}: ${message.charAt(0).toLowerCase()}${message.slice(1)}`,
     );
   }
+  return ok(text);
 }

@@ -161,12 +161,9 @@ export function checkPayloadRef(
       describeValue(uri),
       context,
     );
-    return err({
-      ...error,
-      message: `${context}: ${field}.uri: ${
-        location.error.charAt(0).toLowerCase()
-      }${location.error.slice(1)}`,
-    });
+    const reason = location.error.charAt(0).toLowerCase() +
+      location.error.slice(1);
+    return err({ ...error, message: `${context}: ${field}.uri: ${reason}` });
   }
   if (typeof bytes !== "number" || !Number.isSafeInteger(bytes) || bytes < 0) {
     return err(

@@ -149,23 +149,18 @@ export function serializeEnvelope(
   envelope: Envelope,
   payloadText?: string,
 ): string {
+  const cannot = `Cannot serialise envelope ${JSON.stringify(envelope.id)}`;
   const hasRef = envelope.payload_ref !== undefined;
   if (hasRef === (payloadText !== undefined)) {
+    const found = hasRef ? "both" : "neither";
     throw new TypeError(
-      `Cannot serialise envelope ${
-        JSON.stringify(envelope.id)
-      }: expected exactly one of payload_ref ` +
-        `and payload text, found ${hasRef ? "both" : "neither"}`,
+      `${cannot}: expected exactly one of payload_ref and payload text, found ${found}`,
     );
   }
   if (payloadText !== undefined) {
     const checked = checkJsonText(payloadText);
     if (!checked.ok) {
-      throw new TypeError(
-        `Cannot serialise envelope ${
-          JSON.stringify(envelope.id)
-        }: payload: ${checked.error.message}`,
-      );
+      throw new TypeError(`${cannot}: payload: ${checked.error.message}`);
     }
   }
 

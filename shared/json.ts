@@ -175,11 +175,11 @@ function makeError(
     }
   }
   const column = position - lineStart + 1;
-  const message =
-    `${
-      reason === "syntax" ? "Malformed JSON" : "Unexpected JSON type"
-    } at position ${position} ` +
-    `(line ${line}, column ${column}): expected ${expected}, found ${found}`;
+  const problem = reason === "syntax"
+    ? "Malformed JSON"
+    : "Unexpected JSON type";
+  const message = `${problem} at position ${position} (line ${line}, ` +
+    `column ${column}): expected ${expected}, found ${found}`;
   return { reason, position, line, column, expected, found, message };
 }
 

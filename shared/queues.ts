@@ -101,11 +101,9 @@ export function checkQueueName(
       return err({
         queueName,
         reason: "invalid-character",
-        message:
-          `Invalid queue name "${queueName}": character ${
-            JSON.stringify(character)
-          } ` +
-          `at position ${index}, SQS allows only [A-Za-z0-9_-]`,
+        message: `Invalid queue name "${queueName}": character ` +
+          `${JSON.stringify(character)} at position ${index}, ` +
+          "SQS allows only [A-Za-z0-9_-]",
       });
     }
   }

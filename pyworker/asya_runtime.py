@@ -1041,9 +1041,12 @@ class RequestHandler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def send_error(self, code: int, message: Optional[str] = None, explain=None) -> None:
-        # BaseHTTPRequestHandler answers bad request lines with HTML; the
-        # sidecar expects JSON everywhere.
+        # BaseHTTPRequestHandler answers bad request lines with HTML, and with
+        # no status line at all when it could not read a version; the sidecar
+        # expects JSON everywhere.
         self.close_connection = True
+        if self.request_version == "HTTP/0.9":
+            self.request_version = self.protocol_version
         self.send_json(code, {"error": "http_error", "details": {
             "message": message or self.responses.get(code, ("",))[0]}})
 

@@ -120,6 +120,14 @@ def sleeps(payload):
     return {"slept": payload["seconds"]}
 
 
+def announces_then_sleeps(payload):
+    """Create the file payload["marker"] once the call runs, then sleep."""
+    with open(payload["marker"], "w"):
+        pass
+    time.sleep(payload["seconds"])
+    return {"slept": payload["seconds"]}
+
+
 _active_lock = threading.Lock()
 _active = {"now": 0, "max": 0}
 

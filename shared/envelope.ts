@@ -91,7 +91,7 @@ export function parseEnvelope(
     route: { prev: [], curr: "", next: [] },
   };
 
-  if ("parent_id" in parsed) {
+  if (Object.hasOwn(parsed, "parent_id")) {
     const parentId = checkNonEmptyString(
       parsed.parent_id,
       "parent_id",
@@ -109,7 +109,7 @@ export function parseEnvelope(
   if (!rest.ok) return rest;
   Object.assign(envelope, rest.value);
 
-  const hasRef = "payload_ref" in parsed;
+  const hasRef = Object.hasOwn(parsed, "payload_ref");
   if (payloadText !== undefined && hasRef) {
     return err(payloadChoiceError("both"));
   }
@@ -126,7 +126,7 @@ export function parseEnvelope(
     envelope.payload_ref = ref.value;
   }
 
-  if ("sig" in parsed) {
+  if (Object.hasOwn(parsed, "sig")) {
     const sig = checkNonEmptyString(parsed.sig, "sig", ENVELOPE_CONTEXT);
     if (!sig.ok) return sig;
     envelope.sig = sig.value;
@@ -331,12 +331,12 @@ function checkOptionalMembers(
   context: string,
 ): Result<Pick<Envelope, "headers" | "status">, EnvelopeError> {
   const result: Pick<Envelope, "headers" | "status"> = {};
-  if ("headers" in parsed) {
+  if (Object.hasOwn(parsed, "headers")) {
     const headers = checkObject(parsed.headers, `${prefix}headers`, context);
     if (!headers.ok) return headers;
     result.headers = headers.value;
   }
-  if ("status" in parsed) {
+  if (Object.hasOwn(parsed, "status")) {
     const status = checkStatus(parsed.status, `${prefix}status`, context);
     if (!status.ok) return status;
     result.status = status.value;

@@ -109,6 +109,20 @@ describe("parseEnvelope", () => {
     expect(parseEnvelope(bytes)).toEqual(parseEnvelope(text));
   });
 
+  it("keeps headers as parsed values", () => {
+    // Only the payload keeps its source text; header numbers go through JSON.parse.
+    const result = parseEnvelope(
+      base({ headers: '{"n":-0,"big":12345678901234567890}' }),
+    );
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(Object.is(result.value.envelope.headers?.n, -0)).toBe(true);
+    expect(serializeEnvelope(result.value.envelope, result.value.payloadText))
+      .toContain(
+        '"headers":{"n":0,"big":12345678901234567000}',
+      );
+  });
+
   it("keeps payload source text exactly", () => {
     const payloads = [
       "12345678901234567890123456789",

@@ -749,9 +749,11 @@ def _find_unencodable(item, path: str, ancestors: Tuple[int, ...]) -> Optional[s
 class Response:
     """HTTP status and JSON body (None for no body) of one /invoke call."""
 
-    def __init__(self, status: int, body: Optional[bytes] = None):
+    def __init__(self, status: int, body: Optional[bytes] = None,
+                 fly_sizes: Optional[List[int]] = None):
         self.status = status
         self.body = body
+        self.fly_sizes = fly_sizes or []
 
 
 def error_response(status: int, error: str, details: Dict[str, Any]) -> Response:
@@ -784,9 +786,13 @@ def invoke(handler: Callable, mode: str, envelope: Dict[str, Any],
     original_route = copy.deepcopy(envelope["route"])
     try:
         outcome = call_handler(handler, argument, state, loop)
+        # NOTE: the frames answer has no field for FLY events, so they are
+        # only checked and counted here and logged by size, never forwarded.
+        fly_sizes = [len(encode_json(event, "fly[%d]" % index))
+                     for index, event in enumerate(outcome.fly)]
         if outcome.returned_none:
-            return Response(204)
-        return Response(200, encode_frames(outcome, mode, original_route))
+            return Response(204, fly_sizes=fly_sizes)
+        return Response(200, encode_frames(outcome, mode, original_route), fly_sizes)
     except (Exception, SystemExit) as exc:
         # sys.exit() inside a handler is a failed call, not a request to stop.
         return processing_error(exc)
@@ -804,11 +810,7 @@ def encode_frames(outcome: CallOutcome, mode: str, original_route: Dict[str, Any
         if index:
             parts.append(b",")
         parts.append(encode_json(frame, "frames[%d]" % index))
-    parts.append(b"]")
-    if outcome.fly:
-        parts.append(b',"fly":')
-        parts.append(encode_json(outcome.fly, "fly"))
-    parts.append(b"}")
+    parts.append(b"]}")
     return b"".join(parts)
 
 
@@ -1020,7 +1022,10 @@ class RequestHandler(BaseHTTPRequestHandler):
                                      type=details["type"], traceback=details["traceback"],
                                      **fields)
         else:
-            self.server.logger.debug("envelope processed", **fields)
+            for size in response.fly_sizes:
+                self.server.logger.info("fly event", event_bytes=size, **fields)
+            self.server.logger.debug("envelope processed", fly_events=len(response.fly_sizes),
+                                     **fields)
 
     def send_json(self, status: int, body: Dict[str, Any]) -> None:
         self.send_response_bytes(status, json.dumps(body).encode("utf-8"))

@@ -65,6 +65,11 @@ def fly_then_result(payload):
     yield {"done": True}
 
 
+def fly_unencodable(payload):
+    yield ("FLY", {"at": {1, 2}})
+    yield {"done": True}
+
+
 def add_one(payload):
     return {"n": payload["n"] + 1}
 

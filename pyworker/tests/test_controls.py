@@ -2,7 +2,7 @@
 
 import unittest
 
-from support import RuntimePool, make_envelope
+from support import RuntimePool, RuntimeProcess, make_envelope
 
 pool = RuntimePool()
 
@@ -94,16 +94,24 @@ class SetAndDeleteTests(unittest.TestCase):
 
 
 class FlyTests(unittest.TestCase):
-    def test_fly_events_returned_beside_frames(self):
-        reply = pool.get("fixture_handlers.fly_then_result").invoke(make_envelope({}))
+    def test_fly_events_logged_not_returned(self):
+        runtime = RuntimeProcess("fixture_handlers.fly_then_result").start_ready()
+        self.addCleanup(runtime.cleanup)
+        reply = runtime.invoke(make_envelope({}))
         self.assertEqual(reply.status, 200)
-        document = reply.json()
-        self.assertEqual(document["fly"], [{"progress": 0.5}, {"progress": 1.0}])
-        self.assertEqual([frame["payload"] for frame in document["frames"]], [{"done": True}])
+        self.assertEqual(reply.json(), {"frames": [{
+            "route": {"prev": ["a", "b"], "curr": "c", "next": ["d"]},
+            "payload": {"done": True}}]})
+        runtime.stop()
+        events = [r for r in runtime.log_records() if r["msg"] == "fly event"]
+        self.assertEqual([event["event_bytes"] for event in events], [16, 16])
+        self.assertEqual(events[0]["envelope_id"], "env-1")
+        self.assertNotIn("progress", runtime.log_text())
 
-    def test_no_fly_key_without_events(self):
-        document = run_script([["GET", ".id"]]).json()
-        self.assertNotIn("fly", document)
+    def test_unencodable_fly_event_is_processing_error(self):
+        reply = pool.get("fixture_handlers.fly_unencodable").invoke(make_envelope({}))
+        self.assertEqual(reply.status, 500)
+        self.assertIn('fly[0]["at"] has type set', reply.json()["details"]["message"])
 
 
 class RefusedControlTests(unittest.TestCase):

@@ -16,7 +16,7 @@ export interface Stage {
   instructions: Instruction[];
 }
 
-/** A COPY or ADD instruction split into flags, sources and destination. */
+/** A COPY instruction split into its --from stage, sources and destination. */
 export interface Copy {
   from?: string;
   sources: string[];
@@ -29,7 +29,7 @@ export interface Dockerfile {
   stages: Stage[];
 }
 
-/** Splits a Dockerfile into instructions; throws on an instruction before the first FROM other than ARG. */
+/** Splits a Dockerfile into stages of instructions. Throws when an instruction other than ARG comes before the first FROM. */
 export function parseDockerfile(text: string): Dockerfile {
   const instructions: Instruction[] = [];
   let pending = "";

@@ -8,8 +8,9 @@
  * A body that is not a valid envelope is stored under `errors/` in both
  * roles, wrapped as a failed envelope that keeps the body whole. A claim
  * check that cannot be resolved (outside the bucket or prefix, missing,
- * wrong digest) is stored under `errors/` with `reason = ClaimCheckError`
- * and the reference kept. Transient S3 or SQS failures are thrown, so the
+ * wrong digest) is never read; the sink stores such an envelope under
+ * `errors/` with `reason = ClaimCheckError`, the sump stores it as it
+ * arrived, and both keep the reference. Transient S3 or SQS failures are thrown, so the
  * message is not deleted and comes back.
  */
 import { parseEnvelope, serializeEnvelope } from "../shared/envelope.ts";
@@ -85,6 +86,11 @@ async function prepare(
   }
 
   const resolved = await deps.claimChecks.resolve(envelope.payload_ref);
+  if (!resolved.ok && deps.role === "sump") {
+    // The sump keeps a failure exactly as it arrived, reference included.
+    deps.log.warn("claim_check_unresolved", { envelope_id: envelope.id, error: resolved.error });
+    return { item: { destination: deps.actor, envelope }, failedHere: false };
+  }
   if (!resolved.ok) {
     deps.log.warn("envelope_failed", { envelope_id: envelope.id, reason: "ClaimCheckError", error: resolved.error });
     const previous = envelope.status?.reason === undefined

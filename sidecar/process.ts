@@ -77,7 +77,7 @@ export async function processMessage(
   if (failures.length === 0) deps.metrics.succeeded += 1;
 
   log.info("envelope_processed", {
-    route_next: delivered.map((outgoing) => outgoing.destination),
+    route_next: [...new Set(delivered.map((outgoing) => outgoing.destination))],
     frames: delivered.length,
     failed: failures.length,
     duration_ms: deps.now() - started,

@@ -4,8 +4,15 @@
  * sidecar/launch.ts, and helpers to send envelopes and collect what the
  * end actors stored. Every wait is bounded; `stop` ends every process.
  */
-import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from "@aws-sdk/client-s3";
 import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { createHash } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -130,9 +137,19 @@ export class Mesh {
     return await response.text();
   }
 
-  /** Sends a raw message body to an actor's queue. */
-  async send(actor: string, body: string): Promise<void> {
-    await this.sqs.send(new SendMessageCommand({ QueueUrl: await this.queueUrl(actor), MessageBody: body }));
+  /** Sends a raw message body to an actor's queue; returns the SQS message id. */
+  async send(actor: string, body: string): Promise<string> {
+    const answer = await this.sqs.send(new SendMessageCommand({ QueueUrl: await this.queueUrl(actor), MessageBody: body }));
+    return answer.MessageId!;
+  }
+
+  /** Stores a payload under the claim-check prefix as a client would; returns its payload_ref. */
+  async putClaimCheck(payloadText: string): Promise<{ uri: string; bytes: number; sha256: string }> {
+    const bytes = new TextEncoder().encode(payloadText);
+    const sha256 = createHash("sha256").update(bytes).digest("hex");
+    const key = `claims/${this.namespace}/${sha256}`;
+    await this.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: bytes }));
+    return { uri: `s3://${BUCKET}/${key}`, bytes: bytes.byteLength, sha256 };
   }
 
   /** Keys stored by the end actors under `results/` or `errors/` of this namespace. */
@@ -171,6 +188,16 @@ export class Mesh {
         return undefined;
       }
     }, () => this.recentLines());
+  }
+
+  /** Waits until documents for all `ids` exist in `folder`, at most `timeoutMs`; returns their texts in order. */
+  async waitForAll(folder: "results" | "errors", ids: string[], timeoutMs = 60_000): Promise<string[]> {
+    const wanted = ids.map((id) => `${folder}/${this.namespace}/${encodeURIComponent(id)}.json`);
+    await poll(`${ids.length} documents in ${folder}/`, timeoutMs, async () => {
+      const keys = new Set(await this.storedKeys(folder));
+      return wanted.every((key) => keys.has(key)) ? true : undefined;
+    }, () => this.recentLines());
+    return await Promise.all(wanted.map((key) => this.readObject(key)));
   }
 
   /** Waits until `results/` and `errors/` hold at least `count` documents together. */
@@ -259,4 +286,13 @@ async function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: stri
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Reads one sample from Prometheus text, e.g. `metricValue(text, 'asya_sidecar_claim_check_bytes_total', 'direction="upload"')`. */
+export function metricValue(text: string, name: string, labelFragment = ""): number | undefined {
+  for (const line of text.split("\n")) {
+    if (!line.startsWith(`${name}{`) || !line.includes(labelFragment)) continue;
+    return Number(line.slice(line.lastIndexOf(" ") + 1));
+  }
+  return undefined;
 }

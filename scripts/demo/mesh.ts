@@ -83,7 +83,7 @@ export async function startMesh(group: ProcessGroup, options: MeshOptions): Prom
         ASYA_LOG_LEVEL: "info",
       },
     });
-    await waitUntilReady(process, "its ready file", () => exists(join(socketDir, "runtime-ready")), {
+    await waitUntilReady(process, "writing its ready file", () => exists(join(socketDir, "runtime-ready")), {
       timeoutMs: RUNTIME_READY_TIMEOUT_MS,
       signal: options.signal,
     });

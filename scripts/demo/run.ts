@@ -104,6 +104,7 @@ export async function runDemo(options: DemoOptions, io: DemoIO, onReport?: (outc
       sqsEndpoint: stack.sqsEndpoint,
       s3Endpoint: stack.s3Endpoint,
       concurrency: options.concurrency,
+      python: Deno.env.get("ASYA_DEMO_PYTHON") || "python3",
       timeline,
       signal: io.signal,
     }), io.signal);
@@ -112,20 +113,20 @@ export async function runDemo(options: DemoOptions, io: DemoIO, onReport?: (outc
     const inputs = await sendInputs(files, clients, queues, runId);
     progress.note(`Sent ${inputs.length} envelopes (${inputs.filter((input) => input.claimCheck).length} as claim checks)`);
 
-    const collected = await waitForResults(inputs, clients, sidecars, group, progress, options, io.signal, sendStarted);
+    const accounting = await waitForResults(inputs, clients, sidecars, group, progress, options, io.signal, sendStarted);
     const counters = await scrapeCounters(sidecars);
     const report = buildReport({
       runId,
       namespace: NAMESPACE,
       bucket: BUCKET,
-      accounting: collected.accounting,
+      accounting,
       counters,
       processing: timeline.actorStats(),
-      hops: timeline.hopStats(pathsOf(collected.accounting)),
+      hops: timeline.hopStats(pathsOf(accounting)),
       elapsedSeconds: (Date.now() - sendStarted) / 1000,
       actorOrder: ALL_ACTORS,
     });
-    const problems = await findProblems(report, clients, queues, collected.timedOut, options.timeoutSeconds);
+    const problems = await findProblems(report, accounting, clients, queues, options.timeoutSeconds);
     const outcome = { report, problems };
     onReport?.(outcome);
 
@@ -176,7 +177,7 @@ async function waitForResults(
   options: DemoOptions,
   signal: AbortSignal,
   started: number,
-): Promise<{ accounting: Accounting; timedOut: boolean }> {
+): Promise<Accounting> {
   const stored = new Map<string, StoredEnvelope>();
   const deadline = started + options.timeoutSeconds * 1000;
 
@@ -208,7 +209,7 @@ async function waitForResults(
         : undefined,
     }, accounting.complete || timedOut);
 
-    if (accounting.complete || timedOut) return { accounting, timedOut: !accounting.complete };
+    if (accounting.complete || timedOut) return accounting;
     await sleep(POLL_INTERVAL_MS, signal);
   }
 }
@@ -248,29 +249,50 @@ function pathsOf(accounting: Accounting) {
 
 async function findProblems(
   report: DemoReport,
+  accounting: Accounting,
   clients: Clients,
   queues: Map<string, ActorQueues>,
-  timedOut: boolean,
   timeoutSeconds: number,
 ): Promise<string[]> {
   const problems: string[] = [];
-  if (timedOut) {
-    const inDlq: string[] = [];
-    for (const [actor, urls] of queues) {
-      const depth = await queueDepth(clients.sqs, urls.dlqUrl).catch(() => 0);
-      if (depth > 0) inDlq.push(`${depth} in the ${actor} DLQ`);
-    }
+  const incomplete = accounting.inputs.filter((account) => account.missingIds.length > 0);
+  if (incomplete.length > 0) {
+    const lines = incomplete.map((account) =>
+      account.expected === undefined
+        ? `${account.input.name}: nothing stored yet, so its chapter count is unknown (envelope ${account.input.id})`
+        : `${account.input.name}: ${account.missingIds.length} of ${account.expected} missing: ${listIds(account.missingIds)}`
+    );
     problems.push(
-      `${report.lost_ids.length} envelopes were lost (not in x-sink or x-sump after ${timeoutSeconds} s): ` +
-        `${report.lost_ids.join(", ")}${inDlq.length > 0 ? `; ${inDlq.join(", ")}` : ""}`,
+      `Envelopes not in x-sink or x-sump after ${timeoutSeconds} s (lost, or still in flight):\n` +
+        lines.map((line) => `      ${line}`).join("\n") + `\n      ${await describeQueues(clients, queues)}`,
     );
   }
   for (const failure of report.failures.filter((item) => !item.expected)) {
     problems.push(`Envelope ${failure.envelope_id} failed unexpectedly at ${failure.actor}: ${failure.reason}: ${failure.message}`);
   }
-  const broken = report.failures.filter((item) => item.expected);
-  if (!timedOut && broken.length === 0) problems.push("The broken input did not reach x-sump");
+  const brokenInputs = accounting.inputs.filter((account) => account.input.kind === "broken");
+  for (const account of brokenInputs) {
+    if (account.results.length > 0) problems.push(`The broken input ${account.input.name} reached x-sink, expected x-sump`);
+  }
   return problems;
+}
+
+/** Describes where unfinished envelopes are: messages left in actor queues and DLQs. */
+async function describeQueues(clients: Clients, queues: Map<string, ActorQueues>): Promise<string> {
+  const queued: string[] = [];
+  const dead: string[] = [];
+  for (const [actor, urls] of queues) {
+    const depth = await queueDepth(clients.sqs, urls.queueUrl).catch(() => 0);
+    const dlqDepth = await queueDepth(clients.sqs, urls.dlqUrl).catch(() => 0);
+    if (depth > 0) queued.push(`${actor} ${depth}`);
+    if (dlqDepth > 0) dead.push(`${actor} ${dlqDepth}`);
+  }
+  return `Messages still in actor queues: ${queued.join(", ") || "none"}; in DLQs: ${dead.join(", ") || "none"}`;
+}
+
+function listIds(ids: string[]): string {
+  const shown = ids.slice(0, 5).join(", ");
+  return ids.length > 5 ? `${shown} and ${ids.length - 5} more` : shown;
 }
 
 function keepMessage(sqsEndpoint: string, s3Endpoint: string, workDir: string): string {

@@ -140,6 +140,7 @@ async function decide(message: QueueMessage, deps: ProcessDeps): Promise<Decisio
 
   const timeoutMs = Math.max(1, Math.min(deps.actorTimeoutMs, remaining.value));
   const callStarted = deps.now();
+  log.debug("handler_called", { timeout_ms: timeoutMs, payload_bytes: utf8ByteLength(resolvedText ?? "") });
   let response;
   try {
     response = await deps.runtime.invoke(requestBody, timeoutMs);

@@ -31,7 +31,7 @@ export function utf8ByteLength(text: string): number {
 /**
  * Splits `s3://bucket/key` into bucket and key. The bucket must follow the
  * S3 naming rules and the key must be 1 to 1024 UTF-8 bytes. The error
- * string says what was expected and what was found.
+ * string names what was expected and what was found.
  */
 export function parseS3Uri(uri: string): Result<S3Location, string> {
   const invalid = `Invalid S3 URI ${JSON.stringify(uri)}`;

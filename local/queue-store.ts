@@ -1,7 +1,9 @@
 // Durable queue storage in SQLite. Messages live on disk, not in memory,
-// so queue depth is bounded by disk space. Every write is one committed
-// transaction before the caller answers, which makes an accepted
-// SendMessage survive a restart.
+// so queue depth is bounded by disk space. Sends and queue changes are
+// flushed to disk before the endpoint responds, so an accepted SendMessage
+// survives a restart and a power loss. Receives, deletes and visibility
+// changes skip the flush: after a power loss they can be undone, which
+// only makes a message visible again, as at-least-once delivery allows.
 
 import { randomBytes, randomUUID } from "node:crypto";
 import { type Database, transaction } from "./sqlite.ts";
@@ -35,7 +37,7 @@ export interface NewMessage {
   senderId: string;
 }
 
-/** What SendMessage returns for one message. */
+/** Id and digests of one sent message. */
 export interface SentMessage {
   messageId: string;
   md5OfBody: string;
@@ -300,7 +302,7 @@ export class QueueStore {
         }
       }
       return received;
-    });
+    }, "relaxed");
   }
 
   /** Returns whether the handle is well formed and belongs to this queue. */
@@ -317,9 +319,10 @@ export class QueueStore {
   deleteMessage(queue: Queue, handle: string): HandleOutcome {
     const decoded = decodeHandle(handle);
     if (!decoded || decoded.queueId !== queue.id) return "invalid";
-    const result = this.#db
-      .prepare("DELETE FROM messages WHERE id = ? AND queue_id = ? AND receipt_token = ?")
-      .run(decoded.rowId, queue.id, decoded.token);
+    const result = transaction(this.#db, () =>
+      this.#db
+        .prepare("DELETE FROM messages WHERE id = ? AND queue_id = ? AND receipt_token = ?")
+        .run(decoded.rowId, queue.id, decoded.token), "relaxed");
     if (Number(result.changes) > 0) return "ok";
     const exists = this.#db.prepare("SELECT 1 AS x FROM messages WHERE id = ? AND queue_id = ?").get(decoded.rowId, queue.id);
     return exists ? "stale" : "ok";
@@ -333,9 +336,10 @@ export class QueueStore {
   changeVisibility(queue: Queue, handle: string, seconds: number, now: number): HandleOutcome {
     const decoded = decodeHandle(handle);
     if (!decoded || decoded.queueId !== queue.id) return "invalid";
-    const result = this.#db
-      .prepare("UPDATE messages SET visible_at_ms = ? WHERE id = ? AND queue_id = ? AND receipt_token = ?")
-      .run(now + seconds * 1000, decoded.rowId, queue.id, decoded.token);
+    const result = transaction(this.#db, () =>
+      this.#db
+        .prepare("UPDATE messages SET visible_at_ms = ? WHERE id = ? AND queue_id = ? AND receipt_token = ?")
+        .run(now + seconds * 1000, decoded.rowId, queue.id, decoded.token), "relaxed");
     return Number(result.changes) > 0 ? "ok" : "stale";
   }
 

@@ -135,7 +135,7 @@ async function putObject(store: ObjectStore, bucket: string, key: string, reques
     trailers = decoded.trailers;
     const declared = headers["x-amz-decoded-content-length"];
     if (declared !== undefined && Number(declared) !== data.length) {
-      throw new S3Error("IncompleteBody", 400, `x-amz-decoded-content-length is ${declared} but the body holds ${data.length} bytes`);
+      throw new S3Error("IncompleteBody", 400, `x-amz-decoded-content-length is ${declared} but the decoded body contains ${data.length} bytes`);
     }
   } else if (/^[0-9a-f]{64}$/.test(contentSha256)) {
     const actual = createHash("sha256").update(data).digest("hex");

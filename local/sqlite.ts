@@ -17,7 +17,7 @@ export interface Database {
   exec(sql: string): void;
   prepare(sql: string): Statement;
   close(): void;
-  /** Which driver opened the file: `node:sqlite` or `better-sqlite3`. */
+  /** Name of the driver that opened the file: `node:sqlite` or `better-sqlite3`. */
   readonly driver: string;
 }
 
@@ -62,15 +62,25 @@ export async function openDatabase(path: string): Promise<Database> {
   };
 }
 
-/** Runs `work` inside `BEGIN IMMEDIATE … COMMIT`, rolling back on a throw. */
-export function transaction<T>(db: Database, work: () => T): T {
-  db.exec("BEGIN IMMEDIATE");
+/**
+ * Runs `work` inside `BEGIN IMMEDIATE … COMMIT`, rolling back on a throw.
+ * A durable transaction (the default) is on disk when this returns. A
+ * relaxed one skips the fsync: it survives a crash of the process, and a
+ * power loss can undo it until the next durable commit flushes the WAL.
+ */
+export function transaction<T>(db: Database, work: () => T, durability: "durable" | "relaxed" = "durable"): T {
+  if (durability === "relaxed") db.exec("PRAGMA synchronous = NORMAL");
   try {
-    const result = work();
-    db.exec("COMMIT");
-    return result;
-  } catch (error) {
-    db.exec("ROLLBACK");
-    throw error;
+    db.exec("BEGIN IMMEDIATE");
+    try {
+      const result = work();
+      db.exec("COMMIT");
+      return result;
+    } catch (error) {
+      db.exec("ROLLBACK");
+      throw error;
+    }
+  } finally {
+    if (durability === "relaxed") db.exec("PRAGMA synchronous = FULL");
   }
 }

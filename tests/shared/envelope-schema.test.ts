@@ -254,7 +254,7 @@ describe("envelope schema", () => {
   });
 
   // Documented gaps: a pattern cannot check calendars, and JSON.parse keeps
-  // only the last of repeated members before the schema sees them.
+  // only the last of repeated members before the schema validates them.
   it("leaves calendar dates to the parser", () => {
     const text = envelope({ status: '{"deadline_at":"2026-02-30T00:00:00Z"}' });
     expect(schemaAccepts(text)).toBe(true);

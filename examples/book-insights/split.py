@@ -66,10 +66,14 @@ def process(payload):
     """Yield one chapter payload per chapter of the book in payload.
 
     Raises ValueError when the payload is not an object with a "book" name
-    and either a "text" string or base64 "data" that decodes to UTF-8 text.
+    and either a "text" string or base64 "data" that decodes to UTF-8 text,
+    or when the text has no words.
     """
     book, text = _read_input(payload)
     chapters = find_chapters(strip_gutenberg(text))
+    # Yielding nothing would end the input silently, so an empty book is an error.
+    if not chapters:
+        raise ValueError("input %r has no words after removing the Project Gutenberg header and footer" % book)
     doc_freq = collections.Counter()
     for _, body in chapters:
         doc_freq.update(set(content_words(body)))
@@ -202,14 +206,14 @@ def _read_input(payload):
         try:
             raw = base64.b64decode(payload["data"], validate=True)
         except binascii.Error as error:
-            raise ValueError("input %r: payload.data is not valid base64 (%s)" % (book, error))
+            raise ValueError("input %r: payload.data is not valid base64 (%s)" % (book, error)) from error
         try:
             return book, raw.decode("utf-8")
         except UnicodeDecodeError as error:
             raise ValueError(
                 "input %r is not UTF-8 text: byte 0x%02x at offset %d is invalid (%s)"
                 % (book, raw[error.start], error.start, error.reason)
-            )
+            ) from error
     raise ValueError(
         "input %r has no text: expected payload.text (string) or payload.data (base64), found keys %s"
         % (book, sorted(payload))

@@ -34,7 +34,7 @@ export interface PreparedInput {
 /**
  * Reads the `.txt` files of `booksDir` (sorted by name) and the broken
  * input. Throws naming the folder or file when it is missing or when the
- * folder holds no `.txt` file.
+ * folder contains no `.txt` file.
  */
 export async function readInputs(booksDir: string, brokenInput: string): Promise<InputFile[]> {
   let names: string[];

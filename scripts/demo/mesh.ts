@@ -50,8 +50,8 @@ const RUNTIME_READY_TIMEOUT_MS = 30_000;
 // The first start of a sidecar loads the AWS SDK from node_modules, which
 // takes seconds on a loaded 2-core machine; six start at once.
 const SIDECAR_READY_TIMEOUT_MS = 120_000;
-// Short receive polls let a stopping sidecar drain quickly; the local
-// endpoint answers a long poll as soon as a message arrives anyway.
+// Short receive polls let a stopping sidecar drain quickly. The local
+// endpoint ends a long poll as soon as a message arrives, so latency is the same.
 const SQS_WAIT_TIME_SECONDS = "2";
 
 /**

@@ -14,10 +14,16 @@ export function parseSamples(text: string): { name: string; labels: Record<strin
     for (const label of (match[2] ?? "").matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) {
       labels[label[1]] = label[2].replace(/\\n/g, "\n").replace(/\\(["\\])/g, "$1");
     }
-    const value = match[3] === "+Inf" ? Infinity : match[3] === "-Inf" ? -Infinity : Number(match[3]);
+    const value = parseValue(match[3]);
     if (!Number.isNaN(value)) samples.push({ name: match[1], labels, value });
   }
   return samples;
+}
+
+function parseValue(text: string): number {
+  if (text === "+Inf") return Infinity;
+  if (text === "-Inf") return -Infinity;
+  return Number(text);
 }
 
 /** Extracts one actor's counters; a metric the text lacks counts as 0. */

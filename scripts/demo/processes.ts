@@ -130,7 +130,7 @@ export class ProcessGroup {
  */
 export async function waitUntilReady(
   process: ManagedProcess,
-  what: string,
+  condition: string,
   check: () => Promise<boolean>,
   options: { timeoutMs: number; intervalMs?: number; signal?: AbortSignal },
 ): Promise<void> {
@@ -140,13 +140,13 @@ export async function waitUntilReady(
     options.signal?.throwIfAborted();
     const code = process.exitCode();
     if (code !== undefined) {
-      throw new ProcessError(process.name, `exited with code ${code} before ${what}`, process.lastLines());
+      throw new ProcessError(process.name, `exited with code ${code} before ${condition}`, process.lastLines());
     }
     if (await check().catch(() => false)) return;
     if (Date.now() >= deadline) {
       throw new ProcessError(
         process.name,
-        `did not become ready within ${options.timeoutMs} ms (waiting for ${what})`,
+        `did not become ready within ${options.timeoutMs} ms (waiting for ${condition})`,
         process.lastLines(),
       );
     }

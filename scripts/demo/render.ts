@@ -6,10 +6,11 @@ export function renderReport(report: DemoReport): string {
   const { totals } = report;
   const lines: string[] = [];
   lines.push(
-    `Book insights: ${totals.books} books, ${totals.chapters} chapters (${totals.summarized} summarized) ` +
+    `Book insights: ${plural(totals.books, "book")}, ${plural(totals.chapters, "chapter")} ` +
+      `(${totals.summarized} summarized) ` +
       `in ${totals.elapsed_seconds} s`,
     `Envelopes: x-sink ${totals.sink}, x-sump ${totals.sump}, lost ${totals.lost}; ` +
-      `claim checks for ${totals.claim_checks} inputs`,
+      `claim checks for ${plural(totals.claim_checks, "input")}`,
     "",
   );
 
@@ -69,6 +70,10 @@ function table(header: string[], rows: string[][]): string {
     row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]) : cell.padStart(widths[column])))
       .join("  ").trimEnd();
   return [format(header), ...rows.map(format)].join("\n");
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
 }
 
 function signed(value: number): string {

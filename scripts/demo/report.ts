@@ -136,7 +136,7 @@ export interface BookReport {
   sentiment: { score: number; positive: number; negative: number };
   /** Flesch-Kincaid grade averaged over chapters, weighted by words. */
   reading_grade: number | null;
-  /** Where the chapter results are: `s3://bucket/results/{namespace}/{id}.json` and `{id}-{n}.json`. */
+  /** Location of the chapter results: `s3://bucket/results/{namespace}/{id}.json` and `{id}-{n}.json`. */
   results_location: string | null;
   missing_ids: string[];
   chapter_results: ChapterReport[];

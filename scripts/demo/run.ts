@@ -291,8 +291,8 @@ async function describeQueues(clients: Clients, queues: Map<string, ActorQueues>
 }
 
 function listIds(ids: string[]): string {
-  const shown = ids.slice(0, 5).join(", ");
-  return ids.length > 5 ? `${shown} and ${ids.length - 5} more` : shown;
+  const listed = ids.slice(0, 5).join(", ");
+  return ids.length > 5 ? `${listed} and ${ids.length - 5} more` : listed;
 }
 
 function keepMessage(sqsEndpoint: string, s3Endpoint: string, workDir: string): string {

@@ -116,8 +116,9 @@ class SplitHeadingFormsTest(unittest.TestCase):
     def test_empty_chapter_dropped(self):
         self.assertEqual(titles("CHAPTER I\n\nCHAPTER II\n\nWords."), ["Chapter II"])
 
-    def test_text_without_words_no_frames(self):
-        self.assertEqual(run("\n\n  \n"), [])
+    def test_text_without_words_rejected(self):
+        with self.assertRaisesRegex(ValueError, "input 'tiny' has no words"):
+            run("\n\n  \n")
 
 
 class SplitBadInputTest(unittest.TestCase):

@@ -162,7 +162,9 @@ function parseActorName(
   problems: string[],
   invalid: Invalid,
 ): string | undefined {
-  const endActor = role === "sink" ? SINK_ACTOR : role === "sump" ? SUMP_ACTOR : undefined;
+  let endActor: string | undefined;
+  if (role === "sink") endActor = SINK_ACTOR;
+  if (role === "sump") endActor = SUMP_ACTOR;
   if (endActor !== undefined) {
     if (value !== undefined && value !== endActor) {
       invalid("ASYA_ACTOR_NAME", value, `${endActor} or unset when ASYA_ROLE=${role}`);
@@ -182,9 +184,9 @@ function parseActorName(
   if (namespace !== undefined) {
     const queue = actorQueueName(namespace, value);
     const dlq = dlqQueueName(namespace, value);
-    const problem = !queue.ok ? queue.error : !dlq.ok ? dlq.error : undefined;
-    if (problem !== undefined) {
-      problems.push(`invalid ASYA_ACTOR_NAME or ASYA_NAMESPACE: ${lowerFirst(problem.message)}`);
+    const checked = queue.ok ? dlq : queue;
+    if (!checked.ok) {
+      problems.push(`invalid ASYA_ACTOR_NAME or ASYA_NAMESPACE: ${lowerFirst(checked.error.message)}`);
       return undefined;
     }
   }

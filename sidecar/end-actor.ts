@@ -7,10 +7,10 @@
  *
  * A body that is not a valid envelope is stored under `errors/` in both
  * roles, wrapped as a failed envelope that keeps the body whole. A claim
- * check that cannot be resolved (outside the bucket or prefix, missing,
- * wrong digest) is never read; the sink stores such an envelope under
- * `errors/` with `reason = ClaimCheckError`, the sump stores it as it
- * arrived, and both keep the reference. Transient S3 or SQS failures are thrown, so the
+ * check outside the bucket or prefix is never read. When a claim check
+ * cannot be resolved (rejected, missing, wrong digest), the sink stores the
+ * envelope under `errors/` with `reason = ClaimCheckError`, and the sump
+ * stores it as it arrived. Both keep the reference. Transient S3 or SQS failures are thrown, so the
  * message is not deleted and comes back.
  */
 import { parseEnvelope, serializeEnvelope } from "../shared/envelope.ts";

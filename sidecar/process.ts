@@ -44,10 +44,10 @@ export interface ProcessDeps {
 }
 
 /**
- * What happened to a message. `deleted`: fully routed. `handler-timeout`:
+ * Outcome of one message. `deleted`: fully routed. `handler-timeout`:
  * routed to `x-sump` and deleted, but the handler may still be running, so
- * the sidecar must exit. `runtime-lost`: not deleted, the runtime is gone,
- * so the sidecar must exit.
+ * the sidecar must exit. `runtime-lost`: not deleted because the runtime is
+ * gone, so the sidecar must exit.
  */
 export type ProcessOutcome =
   | { kind: "deleted" }
@@ -178,7 +178,7 @@ async function decide(message: QueueMessage, deps: ProcessDeps): Promise<Decisio
       return fail("ProcessingError", runtimeErrorDetails(response.body, "handler raised an exception"));
     default:
       return fail("RuntimeError", {
-        message: `runtime answered HTTP ${response.status}, expected 200, 204, 400 or 500`,
+        message: `runtime returned HTTP ${response.status}, expected 200, 204, 400 or 500`,
         status: response.status,
       });
   }
@@ -254,6 +254,6 @@ function runtimeErrorDetails(body: string, fallback: string): FailureDetails {
     const message = typeof details.message === "string" ? details.message : fallback;
     return { ...details, message, error: parsed.error };
   } catch {
-    return { message: `${fallback}; the runtime's answer is not JSON` };
+    return { message: `${fallback}; the runtime's response is not JSON` };
   }
 }

@@ -223,7 +223,7 @@ export class Mesh {
     return this.actors.flatMap((actor) => actor.lines.slice(-count)).join("\n");
   }
 
-  /** Stops one actor's processes and forgets it. */
+  /** Stops one actor's processes and removes it from the mesh. */
   async stopActor(actor: TestActor): Promise<void> {
     await stopActor(actor.processes, 5_000);
     const index = this.actors.indexOf(actor);

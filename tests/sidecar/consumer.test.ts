@@ -9,7 +9,7 @@ class FakeQueue implements QueueClient {
   pending: QueueMessage[] = [];
   receiveMax: number[] = [];
   visibility: Array<{ handles: string[]; seconds: number }> = [];
-  /** Messages returned by the next receive even if it was aborted, as a late answer would. */
+  /** Messages returned by the next receive even if it was aborted, as a late response would. */
   lateAnswer: QueueMessage[] = [];
 
   queueUrl() {
@@ -55,7 +55,7 @@ function consumer(queue: FakeQueue, handle: (message: QueueMessage) => Promise<H
   };
 }
 
-/** A handler whose calls finish only when the test says so. */
+/** A handler whose calls finish only when the test resolves them. */
 function controlledHandler() {
   const started: string[] = [];
   const finishers = new Map<string, (result: HandleResult) => void>();

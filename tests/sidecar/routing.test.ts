@@ -60,8 +60,10 @@ describe("routeFrames", () => {
   it("routes a finished route to x-sink as succeeded", () => {
     const input = envelope({ route: { prev: ["a"], curr: "b", next: [] } });
     const result = routeFrames(input, [frame({ prev: ["a", "b"], curr: "", next: [] })], "b", NOW);
-    expect(result.ok && result.value[0].destination).toBe("x-sink");
-    expect(result.ok && result.value[0].envelope.status?.phase).toBe("succeeded");
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.value[0].destination).toBe("x-sink");
+    expect(result.value[0].envelope.status?.phase).toBe("succeeded");
   });
 
   it("gives fan-out frames child ids", () => {
@@ -78,7 +80,8 @@ describe("routeFrames", () => {
 
   it("follows a next list rewritten by the handler", () => {
     const result = routeFrames(envelope(), [frame({ prev: ["a", "b"], curr: "z", next: [] })], "b", NOW);
-    expect(result.ok && result.value[0].destination).toBe("z");
+    expect(result.ok).toBe(true);
+    if (result.ok) expect(result.value[0].destination).toBe("z");
   });
 
   it("keeps the incoming deadline over a returned status", () => {
@@ -104,7 +107,8 @@ describe("routeFrames", () => {
 
   it("returns no envelopes for no frames", () => {
     const result = routeFrames(envelope(), [], "b", NOW);
-    expect(result.ok && result.value).toEqual([]);
+    expect(result.ok).toBe(true);
+    if (result.ok) expect(result.value).toEqual([]);
   });
 });
 

@@ -2,8 +2,13 @@
  * HTTPS serving with certificate reload (Deno only). cert-manager and
  * Kubernetes secret volumes replace `tls.crt` and `tls.key` in place, so
  * the server watches the directory and swaps to a new listener when the
- * pair changes: the new server starts on the same port (SO_REUSEPORT)
- * before the old one drains, so no admission request is refused.
+ * pair changes. Requests already in flight finish on the old listener.
+ *
+ * NOTE: the old listener closes before the new one binds, because sharing
+ * the port (SO_REUSEPORT on a TLS listener) needs Deno's --unstable-net
+ * flag. Connections that arrive in that gap, typically a few milliseconds
+ * per rotation, are refused and the API server applies the webhook's
+ * failurePolicy to them.
  */
 import type { Logger } from "./log.ts";
 
@@ -42,10 +47,17 @@ export async function serveTlsWithReload(options: TlsServeOptions): Promise<TlsS
     try {
       const next = await readPair(options.certDir);
       if (next.cert === current.cert && next.key === current.key) return;
-      const previous = server;
-      server = start(options, next);
-      current = next;
-      await previous.shutdown();
+      const draining = server.shutdown();
+      try {
+        server = await startWhenPortIsFree(options, next);
+        current = next;
+      } catch (error) {
+        // Deno rejected the new pair (for example a key that does not match), so keep serving the old one.
+        server = await startWhenPortIsFree(options, current);
+        throw error;
+      } finally {
+        await draining;
+      }
       log.info("certificate_reloaded", { cert_dir: options.certDir });
     } catch (error) {
       log.error("certificate_reload_failed", { cert_dir: options.certDir, error: String(error) });
@@ -77,9 +89,21 @@ function start(options: TlsServeOptions, pair: { cert: string; key: string }): D
     port: options.port,
     cert: pair.cert,
     key: pair.key,
-    reusePort: true,
     onListen: () => {},
   }, options.handler);
+}
+
+// The old listener releases the port asynchronously, so binding is retried
+// for up to one second before the reload counts as failed.
+async function startWhenPortIsFree(options: TlsServeOptions, pair: { cert: string; key: string }): Promise<Deno.HttpServer> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return start(options, pair);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.AddrInUse) || attempt >= 50) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
 }
 
 async function readPair(certDir: string): Promise<{ cert: string; key: string }> {

@@ -1,0 +1,178 @@
+/**
+ * Runs webhook/main.ts as a real Deno process: plain HTTP mode, HTTPS with
+ * a certificate from a temporary directory, and the certificate reload.
+ */
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { request as httpsRequest } from "node:https";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { actorPod, reviewOf } from "./helpers.ts";
+
+const children: ChildProcess[] = [];
+const directories: string[] = [];
+
+afterEach(async () => {
+  for (const child of children.splice(0)) {
+    if (child.exitCode === null) {
+      child.kill("SIGTERM");
+      await new Promise((resolve) => child.once("exit", resolve));
+    }
+  }
+  for (const directory of directories.splice(0)) rmSync(directory, { recursive: true, force: true });
+});
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+interface Running {
+  lines: any[];
+  waitFor(event: string): Promise<any>;
+}
+
+function startWebhook(args: string[], env: Record<string, string>): Running {
+  const child = spawn("npx", ["deno", "run", "--allow-net", "--allow-read", "--allow-env", "--allow-sys", "webhook/main.ts", ...args], {
+    env: {
+      PATH: process.env.PATH ?? "",
+      HOME: process.env.HOME ?? "/tmp",
+      ASYA_SIDECAR_IMAGE: "registry.example/asya-sidecar:0.1.0",
+      ASYA_RESYNC_INTERVAL: "0",
+      AWS_ACCESS_KEY_ID: "test",
+      AWS_SECRET_ACCESS_KEY: "test",
+      ...env,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.push(child);
+  const lines: any[] = [];
+  const waiters: Array<{ event: string; resolve: (line: any) => void }> = [];
+  let buffer = "";
+  child.stdout!.on("data", (chunk: Buffer) => {
+    buffer += chunk.toString("utf8");
+    let newline: number;
+    while ((newline = buffer.indexOf("\n")) >= 0) {
+      const text = buffer.slice(0, newline);
+      buffer = buffer.slice(newline + 1);
+      if (text.trim() === "") continue;
+      const line = JSON.parse(text);
+      lines.push(line);
+      for (const waiter of waiters.filter((candidate) => candidate.event === line.event)) waiter.resolve(line);
+    }
+  });
+  return {
+    lines,
+    waitFor(event) {
+      const found = lines.find((line) => line.event === event);
+      if (found) return Promise.resolve(found);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`Timed out waiting for ${event}; got ${JSON.stringify(lines)}`)), 30_000);
+        waiters.push({ event, resolve: (line) => (clearTimeout(timer), resolve(line)) });
+      });
+    },
+  };
+}
+
+function makeCertificate(directory: string, commonName: string): void {
+  execFileSync("openssl", [
+    "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+    "-subj", `/CN=${commonName}`,
+    "-addext", "subjectAltName=IP:127.0.0.1",
+    "-keyout", join(directory, "new.key"), "-out", join(directory, "new.crt"),
+  ], { stdio: "ignore" });
+  // Rename, as Kubernetes swaps secret files, so the server never reads half a file.
+  renameSync(join(directory, "new.key"), join(directory, "tls.key"));
+  renameSync(join(directory, "new.crt"), join(directory, "tls.crt"));
+}
+
+function httpsGet(port: number, path: string): Promise<{ status: number; fingerprint: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    const request = httpsRequest({ host: "127.0.0.1", port, path, rejectUnauthorized: false, agent: false, timeout: 10_000 }, (response) => {
+      const certificate = (response.socket as any).getPeerCertificate();
+      let body = "";
+      response.on("data", (chunk) => (body += chunk));
+      response.on("end", () => resolve({ status: response.statusCode ?? 0, fingerprint: certificate.fingerprint256, body }));
+    });
+    request.on("error", reject);
+    request.end();
+  });
+}
+
+describe("webhook main", () => {
+  it("serves plain HTTP in insecure mode and says so first", async () => {
+    const port = await freePort();
+    const webhook = startWebhook(["--insecure", "--listen", `127.0.0.1:${port}`], {});
+    await webhook.waitFor("http_listening");
+    expect(webhook.lines[0].event).toBe("insecure_mode");
+    expect(webhook.lines[0].message).toContain("plain HTTP");
+
+    const response = await fetch(`http://127.0.0.1:${port}/mutate`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(reviewOf(actorPod())),
+    });
+    expect(response.status).toBe(200);
+    const body = await response.json();
+    expect(body.response.allowed).toBe(true);
+    expect(body.response.patchType).toBe("JSONPatch");
+    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+  });
+
+  it("exits 2 on bad configuration", async () => {
+    const webhook = startWebhook(["--insecure", "--listen", "127.0.0.1:1"], { ASYA_SIDECAR_IMAGE: "", ASYA_CREATE_QUEUES: "yes" });
+    const child = children[children.length - 1];
+    const code = await new Promise((resolve) => child.once("exit", resolve));
+    expect(code).toBe(2);
+    const errors = webhook.lines.filter((line) => line.event === "invalid_config").map((line) => line.error);
+    expect(errors).toContain('Invalid environment variable ASYA_CREATE_QUEUES: expected true or false, found "yes"');
+    expect(errors.some((error: string) => error.startsWith("Missing environment variable ASYA_SIDECAR_IMAGE"))).toBe(true);
+  });
+
+  it("exits 2 on an unknown flag", async () => {
+    const webhook = startWebhook(["--port", "8443"], {});
+    const child = children[children.length - 1];
+    expect(await new Promise((resolve) => child.once("exit", resolve))).toBe(2);
+    expect(webhook.lines[0].error).toBe('Unknown argument "--port": expected --insecure or --listen HOST:PORT');
+  });
+
+  it("serves HTTPS and reloads a rotated certificate", async () => {
+    const certDir = mkdtempSync(join(tmpdir(), "asya-webhook-tls-"));
+    directories.push(certDir);
+    makeCertificate(certDir, "first");
+    const port = await freePort();
+    const webhook = startWebhook(["--listen", `127.0.0.1:${port}`], { ASYA_WEBHOOK_CERT_DIR: certDir });
+    await webhook.waitFor("https_listening");
+
+    const first = await httpsGet(port, "/readyz");
+    expect(first.status).toBe(200);
+
+    makeCertificate(certDir, "second");
+    await webhook.waitFor("certificate_reloaded");
+    const second = await httpsGet(port, "/readyz");
+    expect(second.status).toBe(200);
+    expect(second.fingerprint).not.toBe(first.fingerprint);
+  });
+
+  it("keeps serving after a bad certificate", async () => {
+    const certDir = mkdtempSync(join(tmpdir(), "asya-webhook-tls-"));
+    directories.push(certDir);
+    makeCertificate(certDir, "good");
+    const port = await freePort();
+    const webhook = startWebhook(["--listen", `127.0.0.1:${port}`], { ASYA_WEBHOOK_CERT_DIR: certDir });
+    await webhook.waitFor("https_listening");
+    const before = await httpsGet(port, "/healthz");
+
+    writeFileSync(join(certDir, "tls.crt"), "not a certificate");
+    const failure = await webhook.waitFor("certificate_reload_failed");
+    expect(failure.error).toContain("expected PEM tls.crt and tls.key");
+    const after = await httpsGet(port, "/healthz");
+    expect(after.status).toBe(200);
+    expect(after.fingerprint).toBe(before.fingerprint);
+  });
+});

@@ -10,9 +10,10 @@ import { SqsError, serializationError } from "./sqs-errors.ts";
 import { type RequestContext, SqsOperations, type Waiters } from "./sqs-operations.ts";
 import type { Logger } from "./log.ts";
 
-// SQS requests are at most 1 MiB of message data plus JSON framing; 4 MiB
-// leaves room for escaping and still stops a runaway client.
-const MAX_REQUEST_BYTES = 4 * 1024 * 1024;
+// A valid request carries at most 1 MiB of message data. 16 MiB leaves
+// room for JSON escaping and for oversized batches, which then fail with
+// BatchRequestTooLong, and still stops a runaway client.
+const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
 // Long polls also look again on this tick, so a message whose visibility
 // timeout expires is delivered to a waiting receiver without a send.
 const WAIT_TICK_MS = 200;

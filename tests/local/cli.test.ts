@@ -47,8 +47,8 @@ afterAll(async () => {
 });
 
 describe("local CLI", () => {
-  test("prints endpoints, serves requests and stops on SIGTERM", async () => {
-    const child = spawn(DENO, ["run", ...PERMISSIONS, "local/main.ts", "--sqs-port", "0", "--s3-port", "0", "--data-dir", join(dataDir, "run")], {
+  test.each(["SIGTERM", "SIGINT"] as const)("serves requests and stops on %s", async (signal) => {
+    const child = spawn(DENO, ["run", ...PERMISSIONS, "local/main.ts", "--sqs-port", "0", "--s3-port", "0", "--data-dir", join(dataDir, signal)], {
       stdio: ["ignore", "pipe", "pipe"],
     });
     const killTimer = setTimeout(() => child.kill("SIGKILL"), RUN_LIMIT_MS);
@@ -72,7 +72,7 @@ describe("local CLI", () => {
       sqs.destroy();
 
       const exit = new Promise<number | null>((resolve) => child.on("close", resolve));
-      child.kill("SIGTERM");
+      child.kill(signal);
       expect(await exit).toBe(0);
     } finally {
       clearTimeout(killTimer);

@@ -108,6 +108,12 @@ describe("queues", () => {
     expect(unknown).toBeInstanceOf(InvalidAttributeName);
   });
 
+  test("missing required parameters fail with MissingParameter", async () => {
+    const error = await rejection(sqs.send(new GetQueueUrlCommand({ QueueName: "" })));
+    expect(error.name).toBe("MissingParameter");
+    expect(error.$metadata?.httpStatusCode).toBe(400);
+  });
+
   test("GetQueueUrl finds a queue and reports a missing one", async () => {
     const queueUrl = await newQueue();
     const name = queueUrl.slice(queueUrl.lastIndexOf("/") + 1);

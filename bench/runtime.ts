@@ -3,10 +3,9 @@
  * with a no-op handler (returns the payload unchanged) for 1 KB and 1 MB
  * payloads, one request at a time over a kept-alive Unix socket connection.
  *
- * The runtime's own overhead per call is estimated as its mean latency minus
- * the mean latency of a bare node:http server on a Unix socket that reads the
- * same body and returns a body of the same size, so the client and the
- * socket transfer cancel out.
+ * The runtime's own overhead per call is an estimate: its mean latency minus
+ * that of a bare node:http server on a Unix socket, which reads the same body
+ * and returns as many bytes. The client and the socket transfer cancel out.
  *
  * Run: npx deno run -A bench/runtime.ts   (about 30 s; each case stops after
  * BENCH_SECONDS seconds or MAX_CALLS calls, whichever comes first)

@@ -217,7 +217,7 @@ _HANDLER_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*
 def load_handler(spec: str) -> Callable:
     """Import ``module.function`` or ``module.Class.method`` and return the callable.
 
-    The longest importable dotted prefix is the module; the rest are
+    The longest importable dotted prefix is the module and the rest are
     attributes. A class met on the way is built once with no arguments.
     Raises HandlerLoadError with the reason.
     """
@@ -256,7 +256,8 @@ def _import_longest_prefix(parts: List[str]):
         except Exception as exc:
             raise HandlerLoadError("importing %s failed: %s: %s"
                                    % (name, qualified_name(type(exc)), exc))
-    raise HandlerLoadError("module %r not found on sys.path" % parts[0])
+    raise HandlerLoadError("module %r not found on sys.path: check PYTHONPATH and the "
+                           "working directory" % parts[0])
 
 
 def _instantiate(cls):
@@ -569,7 +570,7 @@ def _check_index(items: list, index: int, path: str) -> None:
 
 
 class CallOutcome:
-    """What one handler call produced: result items (payloads or envelopes) and FLY events."""
+    """Results of one handler call: payloads or envelopes, and FLY events."""
 
     def __init__(self):
         self.returned_none = False
@@ -578,7 +579,7 @@ class CallOutcome:
 
 
 def is_control_tuple(item) -> bool:
-    """Tell a control tuple: a tuple whose first element is a string verb."""
+    """Return True for a control tuple: a tuple whose first element is a string."""
     return isinstance(item, tuple) and len(item) > 0 and isinstance(item[0], str)
 
 
@@ -639,7 +640,8 @@ def _drive(advance, stop_type, close, state: EnvelopeState, outcome: CallOutcome
             if is_control_tuple(item):
                 reply = apply_control(state, item, outcome)
             elif item is not None:
-                # Fields are captured now, so SETs after this yield do not leak back.
+                # Route and headers are copied at the yield, so later SETs change
+                # only later frames.
                 outcome.items.append((item, state.frame_fields()))
     finally:
         close()
@@ -786,7 +788,7 @@ def invoke(handler: Callable, mode: str, envelope: Dict[str, Any],
     original_route = copy.deepcopy(envelope["route"])
     try:
         outcome = call_handler(handler, argument, state, loop)
-        # NOTE: the frames answer has no field for FLY events, so they are
+        # NOTE: the /invoke response has no field for FLY events, so they are
         # only checked and counted here and logged by size, never forwarded.
         fly_sizes = [len(encode_json(event, "fly[%d]" % index))
                      for index, event in enumerate(outcome.fly)]
@@ -818,7 +820,9 @@ def encode_frames(outcome: CallOutcome, mode: str, original_route: Dict[str, Any
 
 
 class BodyError(Exception):
-    """Request body that cannot be read; carries the HTTP status to send, if any."""
+    """Request body that cannot be read, with the HTTP status to send (None to send nothing)."""
+
+    __module__ = "asya_runtime"
 
     def __init__(self, message: str, status: Optional[int]):
         Exception.__init__(self, message)
@@ -892,7 +896,7 @@ class RuntimeServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
 
 
 class RequestHandler(BaseHTTPRequestHandler):
-    """HTTP framing only: read the request, hand the body on, write the answer."""
+    """HTTP framing only: reads the request, passes the body on and writes the response."""
 
     protocol_version = "HTTP/1.1"
     server_version = "asya-runtime"
@@ -1046,10 +1050,11 @@ class RequestHandler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def send_error(self, code: int, message: Optional[str] = None, explain=None) -> None:
-        # BaseHTTPRequestHandler answers bad request lines with HTML, and with
-        # no status line at all when it could not read a version; the sidecar
-        # expects JSON everywhere.
+        # BaseHTTPRequestHandler sends HTML for bad request lines, and no status
+        # line at all when it could not read a version, but the sidecar expects
+        # JSON everywhere.
         self.close_connection = True
+        self.server.logger.warning("request rejected", status=code, error=message)
         if self.request_version == "HTTP/0.9":
             self.request_version = self.protocol_version
         self.send_json(code, {"error": "http_error", "details": {
@@ -1082,7 +1087,7 @@ def prepare_socket_path(config: Config) -> None:
     try:
         probe.connect(path)
     except (ConnectionRefusedError, FileNotFoundError, socket.timeout):
-        os.unlink(path)  # Nobody listens: a socket left by a previous run.
+        os.unlink(path)  # No process listens, so a previous run left this socket.
         return
     finally:
         probe.close()

@@ -39,6 +39,16 @@ async def async_fan_out(payload):
         yield {"item": item}
 
 
+def yields_none_between(payload):
+    yield None
+    yield {"kept": 1}
+    yield None
+
+
+def returns_coroutine(payload):
+    return async_double(payload)
+
+
 def yields_nothing(payload):
     return
     yield  # The bare yield makes this a generator that yields nothing.

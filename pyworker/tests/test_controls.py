@@ -80,6 +80,10 @@ class SetAndDeleteTests(unittest.TestCase):
         frame = only_frame(self, run_script([["DEL", ".headers.a"]], headers={"a": "1", "b": "2"}))
         self.assertEqual(frame["headers"], {"b": "2"})
 
+    def test_del_missing_header_is_no_op(self):
+        frame = only_frame(self, run_script([["DEL", ".headers.absent"]]))
+        self.assertNotIn("headers", frame)
+
     def test_del_whole_headers(self):
         frame = only_frame(self, run_script([["DEL", ".headers"]], headers={"a": "1"}))
         self.assertNotIn("headers", frame)
@@ -152,6 +156,12 @@ class RefusedControlTests(unittest.TestCase):
     def test_next_must_stay_strings(self):
         self.assert_refused([["SET", ".route.next", ["x", 5]]],
                             "route.next must stay an array of strings")
+
+    def test_headers_must_stay_object(self):
+        self.assert_refused([["SET", ".headers", "text"]], "headers must stay an object")
+
+    def test_malformed_quoted_key(self):
+        self.assert_refused([["GET", '.headers["bad\\q"]']], "malformed quoted key")
 
     def test_index_out_of_range(self):
         self.assert_refused([["GET", ".route.next[5]"]], "index 5 is out of range")

@@ -83,6 +83,15 @@ class FanOutTests(unittest.TestCase):
             make_envelope({"items": [1, 2]})))
         self.assertEqual([frame["payload"] for frame in frames], [{"item": 1}, {"item": 2}])
 
+    def test_yielded_none_is_skipped(self):
+        frames = frames_of(pool.get("fixture_handlers.yields_none_between").invoke(
+            make_envelope({})))
+        self.assertEqual([frame["payload"] for frame in frames], [{"kept": 1}])
+
+    def test_returned_coroutine_is_awaited(self):
+        reply = pool.get("fixture_handlers.returns_coroutine").invoke(make_envelope({"value": 2}))
+        self.assertEqual(frames_of(reply)[0]["payload"], {"value": 4})
+
     def test_generator_without_yields_is_empty_list(self):
         reply = pool.get("fixture_handlers.yields_nothing").invoke(make_envelope({}))
         self.assertEqual(reply.status, 200)

@@ -135,6 +135,28 @@ class ShutdownTests(unittest.TestCase):
         messages = [record["msg"] for record in runtime.log_records()]
         self.assertEqual(messages[-2:], ["stopping", "runtime stopped"])
 
+    def test_healthz_503_while_stopping(self):
+        runtime = self.start("fixture_handlers.announces_then_sleeps")
+        busy = runtime.connection()
+        probe = runtime.connection()
+        self.addCleanup(busy.close)
+        self.addCleanup(probe.close)
+        marker = os.path.join(runtime.work_dir, "call-started")
+        busy.request("POST", "/invoke", body=json.dumps(
+            make_envelope({"seconds": 1.5, "marker": marker})))
+        self.assertTrue(wait_for_file(marker), "handler never started")
+        self.assertEqual(runtime.request("GET", "/healthz", connection=probe).status, 200)
+        runtime.signal(signal.SIGTERM)
+        statuses = []
+        for _ in range(100):
+            statuses.append(runtime.request("GET", "/healthz", connection=probe).status)
+            if statuses[-1] != 200:
+                break
+            time.sleep(0.01)
+        self.assertEqual(statuses[-1], 503)
+        self.assertEqual(busy.getresponse().status, 200)
+        self.assertEqual(runtime.wait(), 0)
+
 
 class WorkerTests(unittest.TestCase):
     def invoke_concurrently(self, runtime, handler_payload, count=2):

@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
-# Build and tag the Asya container images from the repository root.
+# Build and tag the Asya container images (sidecar, webhook) and the image
+# of the book-insights example, from the repository root.
 #
 # Usage: scripts/build-images.sh [--push] [--kind-load CLUSTER]
 #
 # Environment:
 #   ASYA_IMAGE_REGISTRY  registry and path prefix, e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com/asya
-#                        (default: none, so the images are named asya-sidecar and asya-webhook)
+#                        (default: none, so the images are named asya-sidecar, asya-webhook
+#                        and asya-example-book-insights)
 #   ASYA_IMAGE_TAG       image tag (default: `git describe --tags --always --dirty`, or "dev")
 #   ASYA_PLATFORMS       comma-separated platforms for `docker buildx`, e.g. linux/amd64,linux/arm64
 #                        (default: none, so plain `docker build` for the local platform)
 #   DOCKER               container CLI to call (default: docker)
 #
-# --push pushes every tag after building. --kind-load loads the images into
+# --push pushes every image after building. --kind-load loads the images into
 # the named kind cluster, for the `local` kustomize overlay.
 set -euo pipefail
 
@@ -30,11 +32,11 @@ while [ "$#" -gt 0 ]; do
     --push) push=true; shift ;;
     --kind-load)
       if [ "$#" -lt 2 ]; then
-        echo "build-images: --kind-load requires a kind cluster name" >&2
+        echo "build-images: missing cluster name after --kind-load, expected --kind-load CLUSTER" >&2
         exit 2
       fi
       kind_cluster="$2"; shift 2 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "build-images: unknown argument '$1', expected --push or --kind-load CLUSTER" >&2; exit 2 ;;
   esac
 done
@@ -45,8 +47,8 @@ if [ -n "$platforms" ] && [ "$push" = false ] && [[ "$platforms" == *,* ]]; then
   exit 2
 fi
 
-# The Deno version is pinned in package-lock.json; the Dockerfiles default
-# to the same number and this passes it explicitly so the two cannot drift.
+# The Deno version is pinned in package-lock.json. The Dockerfiles default
+# to the same number, and this passes it explicitly so the two cannot drift.
 deno_version="$(node -p "require('./package-lock.json').packages['node_modules/deno'].version")"
 
 image_ref() {

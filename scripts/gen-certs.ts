@@ -205,7 +205,7 @@ export interface WebhookCertificateOptions {
   service?: string;
   /** Webhook namespace (default `asya-system`). */
   namespace?: string;
-  /** Serving certificate lifetime in days (default 365); the CA lives ten times as long. */
+  /** Serving certificate lifetime in days (default 365). The CA lives ten times as long. */
   days?: number;
   /** Start of validity (default now, less five minutes for clock skew). */
   now?: Date;
@@ -312,7 +312,7 @@ export function renderTlsSecret(
 
 /**
  * Reads the MutatingWebhookConfiguration in `yamlText` and returns its name
- * and webhook names. Throws when the text holds no such object or it has no
+ * and webhook names. Throws when the text contains no such object or it has no
  * webhooks.
  */
 export function readWebhookConfiguration(yamlText: string): { name: string; webhooks: string[] } {
@@ -351,7 +351,7 @@ interface CommandLine {
   webhookConfig: string;
 }
 
-/** Parses the command line; throws on an unknown option or a missing value. */
+/** Parses the command line. Throws on an unknown option or a missing value. */
 export function parseCommandLine(args: string[]): CommandLine {
   const options: CommandLine = {
     outDir: "kustomize/overlays/local/generated",
@@ -392,7 +392,7 @@ export function parseCommandLine(args: string[]): CommandLine {
   return options;
 }
 
-/** Generates the certificates and writes both manifests; returns their paths. */
+/** Generates the certificates, writes both manifests and returns their paths. */
 export function writeWebhookCertificates(options: CommandLine): { secretPath: string; patchPath: string } {
   const configuration = readWebhookConfiguration(readFileSync(options.webhookConfig, "utf8"));
   const certificates = generateWebhookCertificates({

@@ -4,7 +4,7 @@
 
 import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
-import { invalidMessageContents, invalidParameterValue, SqsError } from "./sqs-errors.ts";
+import { invalidMessageContents, invalidParameterValue, missingParameter, SqsError } from "./sqs-errors.ts";
 
 /** A message attribute as stored: binary values kept as base64 text. */
 export interface StoredAttribute {
@@ -59,11 +59,10 @@ export function md5OfAttributes(attributes: StoredAttributes | undefined): strin
   return hash.digest("hex");
 }
 
+// Buffer's base64 decoder skips characters outside the alphabet instead of
+// throwing, so size checks on unvalidated input cannot fail here.
 function base64Bytes(text: string): Uint8Array {
-  const binary = atob(text);
-  const bytes = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
-  return bytes;
+  return Buffer.from(text, "base64");
 }
 
 /** Returns the UTF-8 byte length of the body plus every attribute name, type and value. */
@@ -120,8 +119,9 @@ export function validateMessage(
   attributes: unknown,
   maxBytes: number,
 ): StoredAttributes | undefined {
-  if (typeof body !== "string" || body.length === 0) {
-    throw invalidParameterValue("The request must contain the parameter MessageBody.");
+  if (body === undefined || body === null || body === "") throw missingParameter("MessageBody");
+  if (typeof body !== "string") {
+    throw invalidParameterValue(`Value for parameter MessageBody is invalid. Reason: expected a string, found ${typeof body}.`);
   }
   const badBodyCharacter = findInvalidCharacter(body);
   if (badBodyCharacter !== undefined) throw invalidCharacterError("the message body", badBodyCharacter);
@@ -160,6 +160,9 @@ function validateAttributes(attributes: unknown): StoredAttributes | undefined {
     if (dataType.startsWith("Binary")) {
       if (typeof value.BinaryValue !== "string" || value.BinaryValue.length === 0) {
         throw invalidParameterValue(`The message attribute '${name}' must contain a non-empty message attribute value for message attribute type '${dataType}'.`);
+      }
+      if (!/^[A-Za-z0-9+/]*={0,2}$/.test(value.BinaryValue) || value.BinaryValue.length % 4 !== 0) {
+        throw invalidParameterValue(`The message attribute '${name}' has a BinaryValue that is not valid base64.`);
       }
       stored[name] = { DataType: dataType, BinaryValue: value.BinaryValue };
       continue;

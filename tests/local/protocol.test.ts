@@ -44,6 +44,17 @@ describe("SQS wire format", () => {
     expect(await response.json()).toEqual({ QueueUrl: `${stack.sqsEndpoint}/000000000000/wire` });
   });
 
+  test("a binary attribute that is not base64 is rejected", async () => {
+    const created = await (await post("AmazonSQS.CreateQueue", JSON.stringify({ QueueName: "binary" }))).json();
+    const response = await post("AmazonSQS.SendMessage", JSON.stringify({
+      QueueUrl: created.QueueUrl,
+      MessageBody: "x",
+      MessageAttributes: { blob: { DataType: "Binary", BinaryValue: "not base64!" } },
+    }));
+    expect(response.status).toBe(400);
+    expect((await response.json()).__type).toBe("com.amazonaws.sqs#InvalidParameterValue");
+  });
+
   test("a body that is not a JSON object is rejected", async () => {
     const response = await post("AmazonSQS.ListQueues", "[1, 2");
     expect(response.status).toBe(400);

@@ -376,6 +376,12 @@ describe("messages", () => {
     expect(attributeError).toBeInstanceOf(InvalidMessageContents);
   });
 
+  test("SendMessage rejects an empty body", async () => {
+    const queueUrl = await newQueue();
+    const error = await rejection(sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: "" })));
+    expect(error.name).toBe("MissingParameter");
+  });
+
   test("SendMessage rejects bad message attributes", async () => {
     const queueUrl = await newQueue();
     const cases: Record<string, { DataType: string; StringValue?: string }>[] = [

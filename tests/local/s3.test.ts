@@ -93,6 +93,14 @@ describe("objects", () => {
     expect(missing.$metadata?.httpStatusCode).toBe(404);
   });
 
+  test("PutObject with If-None-Match refuses to overwrite", async () => {
+    await s3.send(new PutObjectCommand({ Bucket: "claims", Key: "once", Body: "first", IfNoneMatch: "*" }));
+    const error = await rejection(s3.send(new PutObjectCommand({ Bucket: "claims", Key: "once", Body: "second", IfNoneMatch: "*" })));
+    expect(error.name).toBe("PreconditionFailed");
+    expect(error.$metadata?.httpStatusCode).toBe(412);
+    expect(await getText("claims", "once")).toBe("first");
+  });
+
   test("GetObject serves byte ranges", async () => {
     await s3.send(new PutObjectCommand({ Bucket: "claims", Key: "digits", Body: "0123456789" }));
     expect(await getText("claims", "digits", "bytes=2-4")).toBe("234");

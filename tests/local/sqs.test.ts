@@ -352,6 +352,20 @@ describe("messages", () => {
     expect(invalid).toBeInstanceOf(ReceiptHandleIsInvalid);
   });
 
+  test("ChangeMessageVisibility rejects an outdated handle", async () => {
+    const queueUrl = await newQueue();
+    await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: "x" }));
+    const first = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, VisibilityTimeout: 0 }));
+    await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, VisibilityTimeout: 30 }));
+    const error = await rejection(sqs.send(new ChangeMessageVisibilityCommand({
+      QueueUrl: queueUrl,
+      ReceiptHandle: first.Messages![0].ReceiptHandle,
+      VisibilityTimeout: 0,
+    })));
+    expect(error.name).toBe("InvalidParameterValue");
+    expect((await attributes(queueUrl, ["ApproximateNumberOfMessagesNotVisible"])).ApproximateNumberOfMessagesNotVisible).toBe("1");
+  });
+
   test("DelaySeconds hides a message and counts it as delayed", async () => {
     const queueUrl = await newQueue();
     await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: "later", DelaySeconds: 1 }));

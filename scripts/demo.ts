@@ -47,7 +47,8 @@ async function main(args: string[]): Promise<number> {
       writeOut(options.json ? `${JSON.stringify(result.report, null, 2)}\n` : `\n${renderReport(result.report)}`);
     });
   } catch (error) {
-    if (error instanceof DemoAborted) return 130;
+    // A terminal's Ctrl-C also reaches the children, which may exit before the demo sees the signal.
+    if (error instanceof DemoAborted || controller.signal.aborted) return 130;
     if (error instanceof ProcessError) {
       writeErr(`Demo failed: ${error.message}\n`);
       return 1;

@@ -3,7 +3,13 @@
  * create the queues with their DLQs, store claim checks, send envelopes,
  * and read what x-sink and x-sump stored. The sidecars make their own calls.
  */
-import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import {
+  CreateBucketCommand,
+  GetObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from "@aws-sdk/client-s3";
 import {
   CreateQueueCommand,
   GetQueueAttributesCommand,
@@ -70,7 +76,9 @@ export async function createActorQueues(
         },
       }),
     );
-    if (queue.QueueUrl === undefined) throw new Error(`Creating queue ${queueName.value} failed: SQS returned no queue URL`);
+    if (queue.QueueUrl === undefined) {
+      throw new Error(`Creating queue ${queueName.value} failed: SQS returned no queue URL`);
+    }
     queues.set(actor, { queueUrl: queue.QueueUrl, dlqUrl: dlq.QueueUrl });
   }
   return queues;

@@ -55,7 +55,12 @@ export async function readInputs(booksDir: string, brokenInput: string): Promise
     files.push({ path, name: name.slice(0, -".txt".length), kind: "book", bytes: await Deno.readFile(path) });
   }
   try {
-    files.push({ path: brokenInput, name: basename(brokenInput), kind: "broken", bytes: await Deno.readFile(brokenInput) });
+    files.push({
+      path: brokenInput,
+      name: basename(brokenInput),
+      kind: "broken",
+      bytes: await Deno.readFile(brokenInput),
+    });
   } catch (error) {
     throw new Error(`Cannot read the broken input ${brokenInput}: ${(error as Error).message}`);
   }

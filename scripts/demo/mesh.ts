@@ -60,7 +60,10 @@ const SQS_WAIT_TIME_SECONDS = "2";
  * when one fails to start or to become ready.
  */
 export async function startMesh(group: ProcessGroup, options: MeshOptions): Promise<Sidecar[]> {
-  const inherited = Deno.env.toObject();
+  // Settings of the caller's own Asya or AWS setup must not leak into the demo's processes.
+  const inherited = Object.fromEntries(
+    Object.entries(Deno.env.toObject()).filter(([name]) => !name.startsWith("ASYA_") && !name.startsWith("AWS_")),
+  );
   const handlersDir = join(options.repoRoot, "examples", "book-insights");
 
   const runtimes = await Promise.all(ACTORS.map(async (spec) => {

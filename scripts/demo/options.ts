@@ -102,8 +102,10 @@ export function parseOptions(args: readonly string[]): Result<DemoOptions, strin
         else options.help = true;
         break;
       default:
-        return err(`Unknown option ${JSON.stringify(arg)}: expected one of --books, --broken, --concurrency, ` +
-          `--timeout, --keep, --json, --help`);
+        return err(
+          `Unknown option ${JSON.stringify(arg)}: expected one of --books, --broken, --concurrency, ` +
+            `--timeout, --keep, --json, --help`,
+        );
     }
   }
   return ok(options);

@@ -57,7 +57,9 @@ export function renderReport(report: DemoReport): string {
     "",
     table(
       ["hop", "envelopes", "mean", "max"],
-      report.hops.map((hop) => [`${hop.from} -> ${hop.to}`, String(hop.count), `${hop.mean_ms} ms`, `${hop.max_ms} ms`]),
+      report.hops.map((
+        hop,
+      ) => [`${hop.from} -> ${hop.to}`, String(hop.count), `${hop.mean_ms} ms`, `${hop.max_ms} ms`]),
     ),
   );
   if (report.lost_ids.length > 0) lines.push("", `Lost envelopes: ${report.lost_ids.join(", ")}`);

@@ -231,7 +231,10 @@ export function buildReport(input: ReportInput): DemoReport {
     ...accounting.inputs.flatMap((account) => account.failures.map((item) => failureReport(item, account))),
     ...accounting.unmatched.filter((item) => item.folder === "errors").map((item) => failureReport(item, undefined)),
   ];
-  const stored = [...accounting.inputs.flatMap((account) => [...account.results, ...account.failures]), ...accounting.unmatched];
+  const stored = [
+    ...accounting.inputs.flatMap((account) => [...account.results, ...account.failures]),
+    ...accounting.unmatched,
+  ];
   const lostIds = accounting.inputs.flatMap((account) => account.missingIds);
 
   return {
@@ -350,7 +353,11 @@ function failureReport(item: StoredEnvelope, account: InputAccount | undefined):
   };
 }
 
-function actorReport(actor: string, counters: ActorCounters | undefined, processing: TimingStats | undefined): ActorReport {
+function actorReport(
+  actor: string,
+  counters: ActorCounters | undefined,
+  processing: TimingStats | undefined,
+): ActorReport {
   const calls = counters?.handlerCalls ?? 0;
   return {
     actor,

@@ -6,6 +6,7 @@
  * after the report instead, so the stack can be inspected.
  */
 import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { startLocalStack } from "../../local/mod.ts";
 import { SINK_ACTOR, SUMP_ACTOR } from "../../shared/queues.ts";
 import {
@@ -27,8 +28,8 @@ import type { DemoOptions } from "./options.ts";
 import { ProcessError, ProcessGroup } from "./processes.ts";
 import { Progress } from "./progress.ts";
 import {
-  type Accounting,
   accountFor,
+  type Accounting,
   type ActorCounters,
   buildReport,
   type DemoReport,
@@ -70,8 +71,12 @@ export class DemoAborted extends Error {
  * fails to start or exits early, DemoAborted on interruption, and Error for
  * bad inputs or a failing local stack.
  */
-export async function runDemo(options: DemoOptions, io: DemoIO, onReport?: (outcome: DemoOutcome) => void): Promise<DemoOutcome> {
-  const repoRoot = resolve(new URL("../..", import.meta.url).pathname);
+export async function runDemo(
+  options: DemoOptions,
+  io: DemoIO,
+  onReport?: (outcome: DemoOutcome) => void,
+): Promise<DemoOutcome> {
+  const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
   const files = await readInputs(resolve(options.booksDir), resolve(options.brokenInput));
   const started = Date.now();
   const runId = `run${started.toString(36)}`;
@@ -96,24 +101,38 @@ export async function runDemo(options: DemoOptions, io: DemoIO, onReport?: (outc
 
     const timeline = new Timeline();
     progress.note(`Starting ${ALL_ACTORS.length} sidecars and ${ALL_ACTORS.length - 2} Python runtimes...`);
-    const sidecars = await abortable(startMesh(group, {
-      repoRoot,
-      workDir,
-      namespace: NAMESPACE,
-      bucket: BUCKET,
-      sqsEndpoint: stack.sqsEndpoint,
-      s3Endpoint: stack.s3Endpoint,
-      concurrency: options.concurrency,
-      python: Deno.env.get("ASYA_DEMO_PYTHON") || "python3",
-      timeline,
-      signal: io.signal,
-    }), io.signal);
+    const sidecars = await abortable(
+      startMesh(group, {
+        repoRoot,
+        workDir,
+        namespace: NAMESPACE,
+        bucket: BUCKET,
+        sqsEndpoint: stack.sqsEndpoint,
+        s3Endpoint: stack.s3Endpoint,
+        concurrency: options.concurrency,
+        python: Deno.env.get("ASYA_DEMO_PYTHON") || "python3",
+        timeline,
+        signal: io.signal,
+      }),
+      io.signal,
+    );
 
     const sendStarted = Date.now();
     const inputs = await sendInputs(files, clients, queues, runId);
-    progress.note(`Sent ${inputs.length} envelopes (${inputs.filter((input) => input.claimCheck).length} as claim checks)`);
+    progress.note(
+      `Sent ${inputs.length} envelopes (${inputs.filter((input) => input.claimCheck).length} as claim checks)`,
+    );
 
-    const accounting = await waitForResults(inputs, clients, sidecars, group, progress, options, io.signal, sendStarted);
+    const accounting = await waitForResults(
+      inputs,
+      clients,
+      sidecars,
+      group,
+      progress,
+      options,
+      io.signal,
+      sendStarted,
+    );
     const counters = await scrapeCounters(sidecars);
     const report = buildReport({
       runId,
@@ -153,7 +172,13 @@ async function sendInputs(
   const splitQueue = queues.get("split")!.queueUrl;
   const inputs: SentInput[] = [];
   for (const [index, file] of files.entries()) {
-    const prepared = await prepareInput(file, { runId, index, namespace: NAMESPACE, bucket: BUCKET, nowIso: new Date().toISOString() });
+    const prepared = await prepareInput(file, {
+      runId,
+      index,
+      namespace: NAMESPACE,
+      bucket: BUCKET,
+      nowIso: new Date().toISOString(),
+    });
     if (prepared.claimCheck !== undefined) {
       await putObject(clients.s3, BUCKET, prepared.claimCheck.key, prepared.claimCheck.body);
     }
@@ -185,7 +210,9 @@ async function waitForResults(
     if (signal.aborted) throw new DemoAborted();
     for (const process of group.list()) {
       const code = process.exitCode();
-      if (code !== undefined) throw new ProcessError(process.name, `exited with code ${code} during the run`, process.lastLines());
+      if (code !== undefined) {
+        throw new ProcessError(process.name, `exited with code ${code} during the run`, process.lastLines());
+      }
     }
 
     await collectStored(clients, stored);
@@ -239,7 +266,10 @@ async function scrapeCounters(sidecars: Sidecar[]): Promise<Map<string, ActorCou
 
 /** Path of every stored envelope through the actors, for the hop timings. */
 function pathsOf(accounting: Accounting) {
-  const stored = [...accounting.inputs.flatMap((account) => [...account.results, ...account.failures]), ...accounting.unmatched];
+  const stored = [
+    ...accounting.inputs.flatMap((account) => [...account.results, ...account.failures]),
+    ...accounting.unmatched,
+  ];
   return stored.map((item) => {
     const { route, id, parent_id: parentId } = item.document;
     const last = item.folder === "results" ? [SINK_ACTOR] : [route.curr, SUMP_ACTOR].filter((actor) => actor !== "");
@@ -260,7 +290,9 @@ async function findProblems(
     const lines = incomplete.map((account) =>
       account.expected === undefined
         ? `${account.input.name}: nothing stored yet, so its chapter count is unknown (envelope ${account.input.id})`
-        : `${account.input.name}: ${account.missingIds.length} of ${account.expected} missing: ${listIds(account.missingIds)}`
+        : `${account.input.name}: ${account.missingIds.length} of ${account.expected} missing: ${
+          listIds(account.missingIds)
+        }`
     );
     problems.push(
       `Envelopes not in x-sink or x-sump after ${timeoutSeconds} s (lost, or still in flight):\n` +
@@ -268,11 +300,15 @@ async function findProblems(
     );
   }
   for (const failure of report.failures.filter((item) => !item.expected)) {
-    problems.push(`Envelope ${failure.envelope_id} failed unexpectedly at ${failure.actor}: ${failure.reason}: ${failure.message}`);
+    problems.push(
+      `Envelope ${failure.envelope_id} failed unexpectedly at ${failure.actor}: ${failure.reason}: ${failure.message}`,
+    );
   }
   const brokenInputs = accounting.inputs.filter((account) => account.input.kind === "broken");
   for (const account of brokenInputs) {
-    if (account.results.length > 0) problems.push(`The broken input ${account.input.name} reached x-sink, expected x-sump`);
+    if (account.results.length > 0) {
+      problems.push(`The broken input ${account.input.name} reached x-sink, expected x-sump`);
+    }
   }
   return problems;
 }

@@ -163,7 +163,9 @@ describe("npm run demo failures", () => {
     const fakePython = join(scratch, "python");
     writeFileSync(fakePython, "#!/bin/sh\necho 'fake interpreter: cannot start' >&2\nexit 3\n", { mode: 0o755 });
     try {
-      const result = await runDemo(["--books", join(repoRoot, "examples", "data")], 90_000, { ASYA_DEMO_PYTHON: fakePython });
+      const result = await runDemo(["--books", join(repoRoot, "examples", "data")], 90_000, {
+        ASYA_DEMO_PYTHON: fakePython,
+      });
       expect(result.code).toBe(1);
       expect(result.stderr).toMatch(/-runtime exited with code 3 before writing its ready file/);
       expect(result.stderr).toContain("fake interpreter: cannot start");
@@ -186,10 +188,14 @@ describe("npm run demo failures", () => {
   }, 230_000);
 
   it("stops every process on Ctrl-C", async () => {
-    const child = spawn(deno, ["run", "--allow-all", "scripts/demo.ts", "--books", join(repoRoot, "examples", "data")], {
-      cwd: repoRoot,
-      stdio: ["ignore", "ignore", "pipe"],
-    });
+    const child = spawn(
+      deno,
+      ["run", "--allow-all", "scripts/demo.ts", "--books", join(repoRoot, "examples", "data")],
+      {
+        cwd: repoRoot,
+        stdio: ["ignore", "ignore", "pipe"],
+      },
+    );
     let stderr = "";
     child.stderr.on("data", (chunk) => (stderr += chunk));
     const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));

@@ -148,7 +148,14 @@ describe("buildReport", () => {
   });
 
   it("orders actors and hops along the pipeline", () => {
-    expect(report.actors.map((actor) => actor.actor)).toEqual(["split", "router", "summarize", "analyze", "x-sink", "x-sump"]);
+    expect(report.actors.map((actor) => actor.actor)).toEqual([
+      "split",
+      "router",
+      "summarize",
+      "analyze",
+      "x-sink",
+      "x-sump",
+    ]);
     expect(report.actors[0]).toMatchObject({ handler_calls: 2, handler_ms_mean: 250, processing_ms_mean: 300 });
     expect(report.actors[1].handler_ms_mean).toBeNull();
     expect(report.hops.map((hop) => `${hop.from}>${hop.to}`)).toEqual(["split>router", "router>analyze"]);

@@ -23,7 +23,9 @@ describe("parseVisit", () => {
     expect(parseVisit("split", line("http_listening", "a", "2026-01-01T00:00:01.000Z", 1))).toBeUndefined();
     expect(parseVisit("split", "not json")).toBeUndefined();
     expect(parseVisit("split", "{broken")).toBeUndefined();
-    expect(parseVisit("split", JSON.stringify({ event: "envelope_processed", time: "x", envelope_id: "a", duration_ms: 1 })))
+    expect(
+      parseVisit("split", JSON.stringify({ event: "envelope_processed", time: "x", envelope_id: "a", duration_ms: 1 })),
+    )
       .toBeUndefined();
   });
 });

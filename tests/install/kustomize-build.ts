@@ -13,7 +13,15 @@ export const REPO_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 /** Runs `kubectl kustomize DIR` and returns the built objects. */
 export function buildKustomization(dir: string): KubeObject[] {
-  const output = execFileSync("kubectl", ["kustomize", dir], { encoding: "utf8", timeout: 30_000 });
+  let output: string;
+  try {
+    output = execFileSync("kubectl", ["kustomize", dir], { encoding: "utf8", timeout: 30_000 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") {
+      throw new Error("kubectl not found on PATH: the install tests need kubectl 1.27 or later, which bundles kustomize v5");
+    }
+    throw error;
+  }
   return parseAllDocuments(output)
     .map((document) => document.toJS() as KubeObject | null)
     .filter((object): object is KubeObject => object !== null);

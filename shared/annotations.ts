@@ -200,7 +200,7 @@ export const ANNOTATIONS: readonly AnnotationSpec[] = [
     key: "asya.sh/claim-check-threshold",
     default: "256Ki",
     defaultSource: "the webhook's ASYA_CLAIM_CHECK_THRESHOLD, 256Ki unless set",
-    accepted: "a byte quantity from 0 to 1Mi, such as 256Ki, 512000, 1Mi",
+    accepted: "a byte quantity from 1 to 1Mi, such as 256Ki, 512000, 1Mi",
     meaning: "Envelopes larger than this store their payload in S3 and travel with a reference",
   },
   {
@@ -477,13 +477,13 @@ function parseTimeout(text: string): Result<number, string> {
   return ok(parsed.value);
 }
 
-const THRESHOLD_ACCEPTED = "a byte quantity from 0 to 1Mi, such as 256Ki, 512000 or 1Mi " +
+const THRESHOLD_ACCEPTED = "a byte quantity from 1 to 1Mi, such as 256Ki, 512000 or 1Mi " +
   "(1Mi is the SQS maximum message size)";
 
 function parseThreshold(text: string): Result<number, string> {
   const parsed = parseQuantity(text);
   if (!parsed.ok && /^\d+(?:\.\d*)?m$/.test(text)) return err(`${THRESHOLD_ACCEPTED}; m means thousandths, did you mean ${text.slice(0, -1)}Mi?`);
-  if (!parsed.ok || parsed.value > MAX_CLAIM_CHECK_THRESHOLD_BYTES) return err(THRESHOLD_ACCEPTED);
+  if (!parsed.ok || parsed.value < 1 || parsed.value > MAX_CLAIM_CHECK_THRESHOLD_BYTES) return err(THRESHOLD_ACCEPTED);
   return ok(parsed.value);
 }
 

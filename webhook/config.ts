@@ -142,8 +142,8 @@ function boolean(text: string): Result<boolean, string> {
 
 function threshold(text: string): Result<number, string> {
   const parsed = parseQuantity(text);
-  if (!parsed.ok || parsed.value > MAX_CLAIM_CHECK_THRESHOLD_BYTES) {
-    return err("a byte quantity from 0 to 1Mi, such as 256Ki");
+  if (!parsed.ok || parsed.value < 1 || parsed.value > MAX_CLAIM_CHECK_THRESHOLD_BYTES) {
+    return err("a byte quantity from 1 to 1Mi, such as 256Ki");
   }
   return ok(parsed.value);
 }

@@ -94,7 +94,7 @@ describe("loadConfig", () => {
         "Missing environment variable ASYA_SIDECAR_IMAGE: expected a container image reference such as registry.example/asya-sidecar:0.1.0",
         'Invalid environment variable ASYA_SIDECAR_PULL_POLICY: expected Always, IfNotPresent, Never, found "sometimes"',
         'Invalid environment variable ASYA_SQS_ENDPOINT: expected an http or https URL, found "sqs.local"',
-        'Invalid environment variable ASYA_CLAIM_CHECK_THRESHOLD: expected a byte quantity from 0 to 1Mi, such as 256Ki, found "2Mi"',
+        'Invalid environment variable ASYA_CLAIM_CHECK_THRESHOLD: expected a byte quantity from 1 to 1Mi, such as 256Ki, found "2Mi"',
         'Invalid environment variable ASYA_CREATE_QUEUES: expected true or false, found "yes"',
         'Invalid environment variable ASYA_NATIVE_SIDECAR: expected auto, always, never, found "on"',
         'Invalid environment variable ASYA_RESYNC_INTERVAL: expected a duration of at least 10s, or 0 to turn resync off, found "1s"',

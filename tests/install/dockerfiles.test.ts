@@ -89,7 +89,7 @@ describe.each(IMAGES)("$dockerfile", (image) => {
     expect(npmCi).toBeLessThan(compile);
   });
 
-  it("copies every local module the entry imports into the build stage", () => {
+  it("copies every imported local module", () => {
     const build = dockerfile.stages.find((stage) => compileCommand(stage) !== undefined)!;
     const copied = copies(build).filter((c) => c.from === undefined).flatMap((c) => c.sources.map((s) => s.replace(/\/$/, "")));
     const info = JSON.parse(execFileSync("deno", ["info", "--json", image.entry!], {
@@ -112,7 +112,7 @@ describe.each(IMAGES)("$dockerfile", (image) => {
     expect(missing).toEqual([]);
   });
 
-  it("ships the binary in a distroless non-root final stage", () => {
+  it("ships the binary on distroless nonroot", () => {
     expect(finalStage.image).toMatch(/^gcr\.io\/distroless\/cc-debian12:nonroot$/);
     const binaryCopy = copies(finalStage).find((copy) => copy.destination === image.binary);
     expect(binaryCopy?.from).toBeDefined();

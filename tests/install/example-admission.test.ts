@@ -208,7 +208,7 @@ describe.each([
     expect(kubernetes.applied.flatMap((s) => validateObject(s as unknown as KubeObject))).toEqual([]);
   });
 
-  it("scales each Deployment with the overlay's KEDA authentication", () => {
+  it("uses the overlay's KEDA authentication", () => {
     const auth = findObject(localInstall, "ClusterTriggerAuthentication", config.kedaAuthName);
     for (const scaledObject of kubernetes.applied) {
       expect(scaledObject.metadata.namespace).toBe("book-insights");

@@ -92,7 +92,7 @@ describe("generateWebhookCertificates", () => {
     }
   });
 
-  it("completes a TLS handshake trusted by the CA alone", async () => {
+  it("passes a TLS handshake with the CA", async () => {
     const current = generateWebhookCertificates();
     const server = createServer({ cert: current.serverCertPem, key: current.serverKeyPem }, (_, response) => {
       response.end("ok");
@@ -137,7 +137,7 @@ describe("writeWebhookCertificates", () => {
     expect(statSync(written.secretPath).mode & 0o077).toBe(0);
   });
 
-  it("patches caBundle into every webhook of the configuration", () => {
+  it("patches caBundle into every webhook", () => {
     expect(patch.metadata.name).toBe("asya-webhook");
     expect(patch.webhooks.map((w: { name: string }) => w.name)).toEqual(["pods.asya.sh", "workloads.asya.sh"]);
     for (const webhook of patch.webhooks) expect(webhook.clientConfig.caBundle).toBe(secret.data["ca.crt"]);

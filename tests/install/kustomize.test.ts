@@ -60,7 +60,7 @@ describe("base", () => {
     expectAllValid(objects);
   });
 
-  it("holds the webhook install and nothing overlay-specific", () => {
+  it("contains only the webhook install", () => {
     const names = objects.map((object) => `${object.kind}/${object.metadata.name}`).sort();
     expect(names).toEqual([
       "ClusterRole/asya-webhook",
@@ -154,7 +154,7 @@ describe("aws overlay", () => {
     expect(account.metadata.annotations?.["eks.amazonaws.com/role-arn"]).toMatch(/^arn:aws:iam::\d{12}:role\/.+$/);
   });
 
-  it("injects the CA of the Certificate that the webhook mounts", () => {
+  it("injects the mounted Certificate's CA", () => {
     const configuration = findObject(objects, "MutatingWebhookConfiguration", "asya-webhook");
     const [namespace, name] = configuration.metadata.annotations!["cert-manager.io/inject-ca-from"].split("/");
     const certificate = findObject(objects, "Certificate", name);
@@ -191,7 +191,7 @@ describe("example overlay", () => {
     expectAllValid(objects);
   });
 
-  it("holds only a mesh namespace and annotated Deployments", () => {
+  it("contains only namespace and Deployments", () => {
     const kinds = new Set(objects.map((object) => object.kind));
     expect([...kinds].sort()).toEqual(["Deployment", "Namespace"]);
     const namespace = findObject(objects, "Namespace", "book-insights");

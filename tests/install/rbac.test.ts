@@ -175,7 +175,7 @@ describe("webhook ClusterRole", () => {
     expect([...granted].sort()).toEqual([...needed].sort());
   });
 
-  it("needs only non-resource paths that every account may read", async () => {
+  it("needs only public non-resource paths", async () => {
     const requests = await recordRequests(calledMethods);
     const nonResource = requests.flatMap(requiredPermissions).filter((p) => p.startsWith("nonResource:"));
     // system:public-info-viewer grants /version, /healthz, /livez and /readyz to every client.

@@ -40,7 +40,7 @@ function env(container: Container): Map<string, string | undefined> {
 describe.each(installs)("%s install", (_name, objects) => {
   const { configuration, service, deployment, container } = webhookParts(objects);
 
-  it("calls the webhook Service on a port that reaches the container", () => {
+  it("reaches the container through the Service", () => {
     for (const webhook of configuration.webhooks) {
       const ref = webhook.clientConfig.service;
       expect(ref.namespace).toBe(service.metadata.namespace);
@@ -57,7 +57,7 @@ describe.each(installs)("%s install", (_name, objects) => {
     }
   });
 
-  it("selects the webhook pods with the Service and the PodDisruptionBudget", () => {
+  it("selects webhook pods in Service and budget", () => {
     const podLabels = deployment.spec.template.metadata.labels;
     for (const [key, value] of Object.entries(service.spec.selector)) expect(podLabels[key]).toBe(value);
     const budget = findObject(objects, "PodDisruptionBudget", "asya-webhook");
@@ -102,7 +102,7 @@ describe.each(installs)("%s install", (_name, objects) => {
     expect(container.livenessProbe.httpGet).toMatchObject({ path: "/healthz", scheme: "HTTPS" });
   });
 
-  it("mounts the TLS Secret where the webhook reads its certificate", () => {
+  it("mounts the TLS Secret at the cert dir", () => {
     const certDir = env(container).get("ASYA_WEBHOOK_CERT_DIR");
     const mount = container.volumeMounts.find((m: { mountPath: string }) => m.mountPath === certDir);
     expect(mount?.readOnly).toBe(true);

@@ -2,6 +2,7 @@
 // the webhook program expect, in every overlay that installs the webhook.
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { loadConfig } from "../../webhook/config.ts";
 import { buildKustomization, findObject, prepareLocalOverlayCopy, REPO_ROOT } from "./kustomize-build.ts";
 import type { KubeObject } from "./schemas.ts";
 
@@ -114,6 +115,11 @@ describe.each(installs)("%s install", (_name, objects) => {
     const unknown = [...env(container).keys()].filter((name) => !WEBHOOK_ENV.has(name));
     expect(unknown).toEqual([]);
     expect(env(container).get("ASYA_SIDECAR_IMAGE")).toMatch(/asya-sidecar:/);
+  });
+
+  it("sets env the webhook accepts", () => {
+    const loaded = loadConfig(Object.fromEntries(env(container)) as Record<string, string>);
+    expect(loaded.ok ? [] : loaded.error).toEqual([]);
   });
 
   it("names the KEDA authentication object that exists", () => {

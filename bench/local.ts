@@ -11,7 +11,7 @@
 // than the run budget. The server then starts on that data directory and
 // is driven through the SDK. Prints a JSON summary.
 
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -38,16 +38,26 @@ function parseOptions(args: string[]): Options {
   const options: Options = { seconds: 15, depths: [10_000, 1_000_000] };
   for (let i = 0; i < args.length; i++) {
     if (args[i] === "--seconds") options.seconds = Number(args[++i]);
-    else if (args[i] === "--depths") options.depths = args[++i].split(",").map(Number);
-    else throw new Error(`Unknown argument ${args[i]}: expected --seconds N or --depths N,N`);
+    else if (args[i] === "--depths") {
+      options.depths = args[++i].split(",").map(Number);
+    } else {throw new Error(
+        `Unknown argument ${args[i]}: expected --seconds N or --depths N,N`,
+      );}
   }
-  if (!(options.seconds > 0) || options.depths.some((depth) => !Number.isInteger(depth) || depth < 0)) {
-    throw new Error("--seconds must be positive and --depths a list of non-negative integers");
+  if (
+    !(options.seconds > 0) ||
+    options.depths.some((depth) => !Number.isInteger(depth) || depth < 0)
+  ) {
+    throw new Error(
+      "--seconds must be positive and --depths a list of non-negative integers",
+    );
   }
   return options;
 }
 
-const DENO = "Deno" in globalThis ? process.execPath : join("node_modules", ".bin", "deno");
+const DENO = "Deno" in globalThis
+  ? process.execPath
+  : join("node_modules", ".bin", "deno");
 
 interface Server {
   child: ChildProcess;
@@ -55,12 +65,25 @@ interface Server {
 }
 
 async function startServer(dataDir: string): Promise<Server> {
-  const child = spawn(DENO, ["run", "-A", "local/main.ts", "--sqs-port", "0", "--s3-port", "0", "--data-dir", dataDir], {
+  const child = spawn(DENO, [
+    "run",
+    "-A",
+    "local/main.ts",
+    "--sqs-port",
+    "0",
+    "--s3-port",
+    "0",
+    "--data-dir",
+    dataDir,
+  ], {
     stdio: ["ignore", "pipe", "ignore"],
   });
   const line = await new Promise<string>((resolve, reject) => {
     let buffer = "";
-    const timer = setTimeout(() => reject(new Error("Local stack did not start within 60 s")), 60_000);
+    const timer = setTimeout(
+      () => reject(new Error("Local stack did not start within 60 s")),
+      60_000,
+    );
     child.stdout!.on("data", (chunk) => {
       buffer += chunk;
       const newline = buffer.indexOf("\n");
@@ -69,7 +92,11 @@ async function startServer(dataDir: string): Promise<Server> {
         resolve(buffer.slice(0, newline));
       }
     });
-    child.on("close", (code) => reject(new Error(`Local stack exited with ${code} before starting`)));
+    child.on(
+      "close",
+      (code) =>
+        reject(new Error(`Local stack exited with ${code} before starting`)),
+    );
   });
   return { child, sqsEndpoint: JSON.parse(line).sqsEndpoint };
 }
@@ -83,40 +110,77 @@ async function stopServer(server: Server): Promise<void> {
 /** Resident and peak resident memory of a process in MiB, from /proc. */
 async function memoryMiB(pid: number): Promise<{ rss: number; peak: number }> {
   const status = await readFile(`/proc/${pid}/status`, "utf8");
-  const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? NaN) / 1024;
+  const field = (name: string) =>
+    Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? NaN) /
+    1024;
   return { rss: round(field("VmRSS")), peak: round(field("VmHWM")) };
 }
 
-const round = (value: number, digits = 1) => Math.round(value * 10 ** digits) / 10 ** digits;
+const round = (value: number, digits = 1) =>
+  Math.round(value * 10 ** digits) / 10 ** digits;
 
 function client(endpoint: string): SQSClient {
-  return new SQSClient({ region: "us-east-1", endpoint, credentials: { accessKeyId: "bench", secretAccessKey: "bench" } });
+  return new SQSClient({
+    region: "us-east-1",
+    endpoint,
+    credentials: { accessKeyId: "bench", secretAccessKey: "bench" },
+  });
 }
 
 /** Sends, receives and deletes for `seconds`; returns completed messages per second. */
-async function throughput(sqs: SQSClient, queueUrl: string, batchSize: number, seconds: number): Promise<number> {
+async function throughput(
+  sqs: SQSClient,
+  queueUrl: string,
+  batchSize: number,
+  seconds: number,
+): Promise<number> {
   const deadline = performance.now() + seconds * 1000;
   const started = performance.now();
   let completed = 0;
   while (performance.now() < deadline) {
     if (batchSize === 1) {
-      await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: `message ${completed}` }));
+      await sqs.send(
+        new SendMessageCommand({
+          QueueUrl: queueUrl,
+          MessageBody: `message ${completed}`,
+        }),
+      );
     } else {
-      const Entries = Array.from({ length: batchSize }, (_, i) => ({ Id: `m${i}`, MessageBody: `message ${completed + i}` }));
-      await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries }));
+      const Entries = Array.from(
+        { length: batchSize },
+        (_, i) => ({ Id: `m${i}`, MessageBody: `message ${completed + i}` }),
+      );
+      await sqs.send(
+        new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries }),
+      );
     }
     let pending = batchSize;
     // Bounded: a batch is normally received in one call.
     for (let attempt = 0; pending > 0 && attempt < 10; attempt++) {
-      const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: Math.min(10, pending) }));
+      const { Messages = [] } = await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: queueUrl,
+          MaxNumberOfMessages: Math.min(10, pending),
+        }),
+      );
       if (Messages.length === 0) continue;
       if (batchSize === 1) {
-        await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: Messages[0].ReceiptHandle }));
+        await sqs.send(
+          new DeleteMessageCommand({
+            QueueUrl: queueUrl,
+            ReceiptHandle: Messages[0].ReceiptHandle,
+          }),
+        );
       } else {
-        await sqs.send(new DeleteMessageBatchCommand({
-          QueueUrl: queueUrl,
-          Entries: Messages.map((message, i) => ({ Id: `d${i}`, ReceiptHandle: message.ReceiptHandle })),
-        }));
+        await sqs.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: queueUrl,
+            Entries: Messages.map((message, i) => ({
+              Id: `d${i}`,
+              ReceiptHandle: message.ReceiptHandle,
+            })),
+          }),
+        );
       }
       pending -= Messages.length;
       completed += Messages.length;
@@ -131,10 +195,21 @@ async function prefill(dataDir: string, depth: number): Promise<void> {
   try {
     const store = new QueueStore(db);
     const queue = store.create("deep", "us-east-1", undefined, {})!;
-    const body = JSON.stringify({ id: "x".repeat(36), route: { prev: [], curr: "a", next: ["b"] }, payload: "y".repeat(100) });
+    const body = JSON.stringify({
+      id: "x".repeat(36),
+      route: { prev: [], curr: "a", next: ["b"] },
+      payload: "y".repeat(100),
+    });
     for (let sent = 0; sent < depth; sent += 10_000) {
       const count = Math.min(10_000, depth - sent);
-      store.send(queue, Array.from({ length: count }, () => ({ body, delaySeconds: 0, senderId: "bench" })), Date.now());
+      store.send(
+        queue,
+        Array.from(
+          { length: count },
+          () => ({ body, delaySeconds: 0, senderId: "bench" }),
+        ),
+        Date.now(),
+      );
     }
   } finally {
     db.close();
@@ -153,10 +228,17 @@ async function depthRun(depth: number): Promise<Record<string, number>> {
       const sqs = client(server.sqsEndpoint);
       const queueUrl = `${server.sqsEndpoint}/000000000000/deep`;
       const countStarted = performance.now();
-      const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ["ApproximateNumberOfMessages"] }));
+      const { Attributes } = await sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: queueUrl,
+          AttributeNames: ["ApproximateNumberOfMessages"],
+        }),
+      );
       const countMs = round(performance.now() - countStarted);
       if (Number(Attributes?.ApproximateNumberOfMessages) !== depth) {
-        throw new Error(`Expected ${depth} messages, found ${Attributes?.ApproximateNumberOfMessages}`);
+        throw new Error(
+          `Expected ${depth} messages, found ${Attributes?.ApproximateNumberOfMessages}`,
+        );
       }
       // Work the deep queue: 1,000 messages through send, receive and delete.
       const rate = await throughputFixed(sqs, queueUrl, 100);
@@ -181,17 +263,36 @@ async function depthRun(depth: number): Promise<Record<string, number>> {
   }
 }
 
-async function throughputFixed(sqs: SQSClient, queueUrl: string, batches: number): Promise<number> {
+async function throughputFixed(
+  sqs: SQSClient,
+  queueUrl: string,
+  batches: number,
+): Promise<number> {
   const started = performance.now();
   for (let batch = 0; batch < batches; batch++) {
-    const Entries = Array.from({ length: 10 }, (_, i) => ({ Id: `m${i}`, MessageBody: `fresh ${batch}-${i}` }));
-    await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries }));
-    const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10 }));
-    if (Messages.length > 0) {
-      await sqs.send(new DeleteMessageBatchCommand({
+    const Entries = Array.from(
+      { length: 10 },
+      (_, i) => ({ Id: `m${i}`, MessageBody: `fresh ${batch}-${i}` }),
+    );
+    await sqs.send(
+      new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries }),
+    );
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({
         QueueUrl: queueUrl,
-        Entries: Messages.map((message, i) => ({ Id: `d${i}`, ReceiptHandle: message.ReceiptHandle })),
-      }));
+        MaxNumberOfMessages: 10,
+      }),
+    );
+    if (Messages.length > 0) {
+      await sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: Messages.map((message, i) => ({
+            Id: `d${i}`,
+            ReceiptHandle: message.ReceiptHandle,
+          })),
+        }),
+      );
     }
   }
   return round((batches * 10) / ((performance.now() - started) / 1000), 0);
@@ -199,16 +300,33 @@ async function throughputFixed(sqs: SQSClient, queueUrl: string, batches: number
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
-  const results: Record<string, unknown> = { date: new Date().toISOString(), runtime: "Deno" in globalThis ? `deno ${process.versions.deno}` : `node ${process.version}` };
+  const results: Record<string, unknown> = {
+    date: new Date().toISOString(),
+    runtime: "Deno" in globalThis
+      ? `deno ${process.versions.deno}`
+      : `node ${process.version}`,
+  };
 
   const dataDir = await mkdtemp(join(tmpdir(), "asya-bench-local-"));
   try {
     const server = await startServer(dataDir);
     try {
       const sqs = client(server.sqsEndpoint);
-      const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: "bench" }));
-      results.batch_1_messages_per_second = await throughput(sqs, QueueUrl!, 1, options.seconds);
-      results.batch_10_messages_per_second = await throughput(sqs, QueueUrl!, 10, options.seconds);
+      const { QueueUrl } = await sqs.send(
+        new CreateQueueCommand({ QueueName: "bench" }),
+      );
+      results.batch_1_messages_per_second = await throughput(
+        sqs,
+        QueueUrl!,
+        1,
+        options.seconds,
+      );
+      results.batch_10_messages_per_second = await throughput(
+        sqs,
+        QueueUrl!,
+        10,
+        options.seconds,
+      );
       sqs.destroy();
     } finally {
       await stopServer(server);

@@ -11,7 +11,8 @@ export interface LocalFlags {
 }
 
 /** Usage text printed by `--help`. */
-export const USAGE = `Usage: deno task local -- [--sqs-port N] [--s3-port N] [--data-dir DIR]
+export const USAGE =
+  `Usage: deno task local -- [--sqs-port N] [--s3-port N] [--data-dir DIR]
 
 Starts an SQS-compatible endpoint and an S3-compatible server on 127.0.0.1
 and prints one JSON line with both endpoint URLs once they accept connections.
@@ -21,7 +22,12 @@ and prints one JSON line with both endpoint URLs once they accept connections.
   --data-dir DIR  directory for queues and objects (default .asya/local)
   --help          print this text`;
 
-const DEFAULTS: LocalFlags = { sqsPort: 4566, s3Port: 4569, dataDir: ".asya/local", help: false };
+const DEFAULTS: LocalFlags = {
+  sqsPort: 4566,
+  s3Port: 4569,
+  dataDir: ".asya/local",
+  help: false,
+};
 
 /**
  * Parses `--name value` and `--name=value` flags. Returns an error string
@@ -39,11 +45,18 @@ export function parseFlags(args: string[]): Result<LocalFlags, string> {
     }
     const equals = arg.indexOf("=");
     const name = equals > 0 ? arg.slice(0, equals) : arg;
-    if (name !== "--sqs-port" && name !== "--s3-port" && name !== "--data-dir") {
-      return err(`Unknown flag ${arg}: expected --sqs-port, --s3-port, --data-dir or --help`);
+    if (
+      name !== "--sqs-port" && name !== "--s3-port" && name !== "--data-dir"
+    ) {
+      return err(
+        `Unknown flag ${arg}: expected --sqs-port, --s3-port, --data-dir or --help`,
+      );
     }
     const value = equals > 0 ? arg.slice(equals + 1) : args[++i];
-    if (value === undefined || value === "" || (equals < 0 && value.startsWith("--"))) {
+    if (
+      value === undefined || value === "" ||
+      (equals < 0 && value.startsWith("--"))
+    ) {
       return err(`Missing value for ${name}`);
     }
     if (name === "--data-dir") {
@@ -52,7 +65,9 @@ export function parseFlags(args: string[]): Result<LocalFlags, string> {
     }
     const port = /^\d+$/.test(value) ? Number(value) : NaN;
     if (!Number.isInteger(port) || port > 65535) {
-      return err(`Invalid value for ${name}: expected a port number from 0 to 65535, found "${value}"`);
+      return err(
+        `Invalid value for ${name}: expected a port number from 0 to 65535, found "${value}"`,
+      );
     }
     if (name === "--sqs-port") flags.sqsPort = port;
     else flags.s3Port = port;

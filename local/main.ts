@@ -33,7 +33,14 @@ async function main(): Promise<number> {
     process.stderr.write(`${error.message}\n`);
     return 1;
   }
-  process.stdout.write(`${JSON.stringify({ sqsEndpoint: stack.sqsEndpoint, s3Endpoint: stack.s3Endpoint })}\n`);
+  process.stdout.write(
+    `${
+      JSON.stringify({
+        sqsEndpoint: stack.sqsEndpoint,
+        s3Endpoint: stack.s3Endpoint,
+      })
+    }\n`,
+  );
 
   const running = stack;
   return await new Promise<number>((resolve) => {
@@ -49,7 +56,11 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (error) => {
-    process.stderr.write(`Local stack failed: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(
+      `Local stack failed: ${
+        error instanceof Error ? error.message : String(error)
+      }\n`,
+    );
     process.exit(1);
   },
 );

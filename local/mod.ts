@@ -55,10 +55,14 @@ const LOOPBACK_HOSTS = new Set(["127.0.0.1", "::1", "localhost"]);
  * connections. Throws LocalStackError when the data directory is not
  * writable, a port is in use, or `host` is not a loopback address.
  */
-export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+export async function startLocalStack(
+  options: LocalStackOptions,
+): Promise<LocalStack> {
   const host = options.host ?? "127.0.0.1";
   if (!LOOPBACK_HOSTS.has(host)) {
-    throw new LocalStackError(`Host must be a loopback address (127.0.0.1, ::1 or localhost), found "${host}"`);
+    throw new LocalStackError(
+      `Host must be a loopback address (127.0.0.1, ::1 or localhost), found "${host}"`,
+    );
   }
   const log = options.log ?? silentLogger;
   const dataDir = resolve(options.dataDir);
@@ -87,13 +91,21 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const s3Port = await listen(s3, options.s3Port ?? 0, host, "S3");
     const s3Endpoint = `http://${urlHost(host)}:${s3Port}`;
 
-    log({ event: "local_stack_started", sqs_endpoint: sqsEndpoint, s3_endpoint: s3Endpoint, data_dir: dataDir, sqlite: sqsDb.driver });
+    log({
+      event: "local_stack_started",
+      sqs_endpoint: sqsEndpoint,
+      s3_endpoint: s3Endpoint,
+      data_dir: dataDir,
+      sqlite: sqsDb.driver,
+    });
     let stopping: Promise<void> | undefined;
     return {
       sqsEndpoint,
       s3Endpoint,
       stop: () => {
-        stopping ??= shutdown(servers, databases, stopSqs).then(() => log({ event: "local_stack_stopped" }));
+        stopping ??= shutdown(servers, databases, stopSqs).then(() =>
+          log({ event: "local_stack_stopped" })
+        );
         return stopping;
       },
     };
@@ -114,18 +126,31 @@ async function ensureWritableDirectory(dataDir: string): Promise<void> {
     await rm(probe, { force: true });
   } catch (error) {
     const code = (error as { code?: string }).code ?? String(error);
-    throw new LocalStackError(`Data directory ${dataDir} is not writable (${code})`);
+    throw new LocalStackError(
+      `Data directory ${dataDir} is not writable (${code})`,
+    );
   }
 }
 
-function listen(server: Server, port: number, host: string, name: string): Promise<number> {
+function listen(
+  server: Server,
+  port: number,
+  host: string,
+  name: string,
+): Promise<number> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    return Promise.reject(new LocalStackError(`${name} port must be an integer from 0 to 65535, found ${port}`));
+    return Promise.reject(
+      new LocalStackError(
+        `${name} port must be an integer from 0 to 65535, found ${port}`,
+      ),
+    );
   }
   return new Promise((resolvePort, reject) => {
     const onError = (error: Error & { code?: string }) => {
       server.off("listening", onListening);
-      const reason = error.code === "EADDRINUSE" ? "is already in use" : `cannot be opened (${error.code ?? error.message})`;
+      const reason = error.code === "EADDRINUSE"
+        ? "is already in use"
+        : `cannot be opened (${error.code ?? error.message})`;
       reject(new LocalStackError(`${name} port ${port} on ${host} ${reason}`));
     };
     const onListening = () => {
@@ -143,14 +168,19 @@ function urlHost(host: string): string {
   return host === "::1" ? "[::1]" : host;
 }
 
-async function shutdown(servers: Server[], databases: Database[], stopSqs: () => void): Promise<void> {
+async function shutdown(
+  servers: Server[],
+  databases: Database[],
+  stopSqs: () => void,
+): Promise<void> {
   stopSqs();
   await Promise.all(servers.map((server) =>
     new Promise<void>((done) => {
       if (!server.listening) return done();
       server.close(() => done());
       // Keep-alive connections would hold close() open until they idle out.
-      (server as Server & { closeAllConnections?: () => void }).closeAllConnections?.();
+      (server as Server & { closeAllConnections?: () => void })
+        .closeAllConnections?.();
     })
   ));
   for (const db of databases) {

@@ -14,7 +14,11 @@ import {
   queueNameFromArn,
   type RedrivePolicy,
 } from "./sqs-attributes.ts";
-import { md5Hex, md5OfAttributes, type StoredAttributes } from "./sqs-message.ts";
+import {
+  md5Hex,
+  md5OfAttributes,
+  type StoredAttributes,
+} from "./sqs-message.ts";
 
 /** A queue row. */
 export interface Queue {
@@ -107,7 +111,9 @@ function encodeHandle(queueId: number, rowId: number, token: string): string {
   return btoa(`${queueId}:${rowId}:${token}`);
 }
 
-function decodeHandle(handle: string): { queueId: number; rowId: number; token: string } | undefined {
+function decodeHandle(
+  handle: string,
+): { queueId: number; rowId: number; token: string } | undefined {
   let text: string;
   try {
     text = atob(handle);
@@ -116,7 +122,11 @@ function decodeHandle(handle: string): { queueId: number; rowId: number; token: 
   }
   const match = /^(\d+):(\d+):([0-9a-f]{32})$/.exec(text);
   if (!match) return undefined;
-  return { queueId: Number(match[1]), rowId: Number(match[2]), token: match[3] };
+  return {
+    queueId: Number(match[1]),
+    rowId: Number(match[2]),
+    token: match[3],
+  };
 }
 
 /** Queue and message storage over one SQLite database. */
@@ -140,31 +150,51 @@ export class QueueStore {
 
   /** Returns queue names in sorted order, filtered by prefix. */
   names(prefix = ""): string[] {
-    return [...this.#queues.keys()].filter((name) => name.startsWith(prefix)).sort();
+    return [...this.#queues.keys()].filter((name) => name.startsWith(prefix))
+      .sort();
   }
 
   /** Returns whether a queue exists for this ARN (matched by name). */
-  existsByArn = (arn: string): boolean => this.#queues.has(queueNameFromArn(arn));
+  existsByArn = (arn: string): boolean =>
+    this.#queues.has(queueNameFromArn(arn));
 
   /**
    * Creates the queue, or returns the existing one when every given
    * attribute matches; returns undefined on a mismatch.
    */
-  create(name: string, region: string, rawAttributes: Record<string, unknown> | undefined, tags: Record<string, string>): Queue | undefined {
+  create(
+    name: string,
+    region: string,
+    rawAttributes: Record<string, unknown> | undefined,
+    tags: Record<string, string>,
+  ): Queue | undefined {
     const given = normaliseQueueAttributes(rawAttributes, this.existsByArn);
     const existing = this.#queues.get(name);
     if (existing) {
       const current = { ...QUEUE_ATTRIBUTE_DEFAULTS, ...existing.attributes };
-      const matches = Object.entries(given).every(([key, value]) => (current[key] ?? "") === value);
+      const matches = Object.entries(given).every(([key, value]) =>
+        (current[key] ?? "") === value
+      );
       return matches ? existing : undefined;
     }
 
     const now = Date.now();
     const attributes = { ...QUEUE_ATTRIBUTE_DEFAULTS, ...given };
     this.#db
-      .prepare("INSERT INTO queues (name, region, attributes, tags, created_ms, modified_ms) VALUES (?, ?, ?, ?, ?, ?)")
-      .run(name, region, JSON.stringify(attributes), JSON.stringify(tags), now, now);
-    const row = this.#db.prepare("SELECT * FROM queues WHERE name = ?").get(name);
+      .prepare(
+        "INSERT INTO queues (name, region, attributes, tags, created_ms, modified_ms) VALUES (?, ?, ?, ?, ?, ?)",
+      )
+      .run(
+        name,
+        region,
+        JSON.stringify(attributes),
+        JSON.stringify(tags),
+        now,
+        now,
+      );
+    const row = this.#db.prepare("SELECT * FROM queues WHERE name = ?").get(
+      name,
+    );
     const queue = rowToQueue(row!);
     this.#queues.set(name, queue);
     return queue;
@@ -180,19 +210,27 @@ export class QueueStore {
   }
 
   /** Validates and stores attributes; throws the SQS attribute errors. */
-  setAttributes(queue: Queue, rawAttributes: Record<string, unknown> | undefined): void {
+  setAttributes(
+    queue: Queue,
+    rawAttributes: Record<string, unknown> | undefined,
+  ): void {
     const given = normaliseQueueAttributes(rawAttributes, this.existsByArn);
     const attributes = { ...queue.attributes, ...given };
     if (attributes.RedrivePolicy === "") delete attributes.RedrivePolicy;
     const now = Date.now();
-    this.#db.prepare("UPDATE queues SET attributes = ?, modified_ms = ? WHERE id = ?").run(JSON.stringify(attributes), now, queue.id);
+    this.#db.prepare(
+      "UPDATE queues SET attributes = ?, modified_ms = ? WHERE id = ?",
+    ).run(JSON.stringify(attributes), now, queue.id);
     queue.attributes = attributes;
     queue.modifiedMs = now;
   }
 
   /** Replaces the queue's tags. */
   setTags(queue: Queue, tags: Record<string, string>): void {
-    this.#db.prepare("UPDATE queues SET tags = ? WHERE id = ?").run(JSON.stringify(tags), queue.id);
+    this.#db.prepare("UPDATE queues SET tags = ? WHERE id = ?").run(
+      JSON.stringify(tags),
+      queue.id,
+    );
     queue.tags = tags;
   }
 
@@ -200,7 +238,10 @@ export class QueueStore {
   purge(queue: Queue, now: number): void {
     transaction(this.#db, () => {
       this.#db.prepare("DELETE FROM messages WHERE queue_id = ?").run(queue.id);
-      this.#db.prepare("UPDATE queues SET purged_ms = ? WHERE id = ?").run(now, queue.id);
+      this.#db.prepare("UPDATE queues SET purged_ms = ? WHERE id = ?").run(
+        now,
+        queue.id,
+      );
     });
     queue.purgedMs = now;
   }
@@ -208,7 +249,9 @@ export class QueueStore {
   /** Counts messages that are visible, in flight (received, not yet visible again) and delayed. */
   counts(queue: Queue, now: number): QueueCounts {
     const visible = this.#db
-      .prepare("SELECT COUNT(*) AS n FROM messages WHERE queue_id = ? AND visible_at_ms <= ?")
+      .prepare(
+        "SELECT COUNT(*) AS n FROM messages WHERE queue_id = ? AND visible_at_ms <= ?",
+      )
       .get(queue.id, now);
     const hidden = this.#db
       .prepare(
@@ -242,14 +285,15 @@ export class QueueStore {
           sent.md5OfBody,
           message.attributes ? JSON.stringify(message.attributes) : null,
           sent.md5OfAttributes ?? null,
-          message.systemAttributes ? JSON.stringify(message.systemAttributes) : null,
+          message.systemAttributes
+            ? JSON.stringify(message.systemAttributes)
+            : null,
           message.senderId,
           now,
           now + message.delaySeconds * 1000,
         );
         return sent;
-      })
-    );
+      }));
   }
 
   /**
@@ -258,9 +302,16 @@ export class QueueStore {
    * times moves to the dead-letter queue instead, with its receive count
    * reset to zero.
    */
-  receive(queue: Queue, max: number, visibilitySeconds: number, now: number): ReceivedMessage[] {
+  receive(
+    queue: Queue,
+    max: number,
+    visibilitySeconds: number,
+    now: number,
+  ): ReceivedMessage[] {
     const redrive = this.#redrivePolicy(queue);
-    const deadLetterQueue = redrive ? this.#queues.get(queueNameFromArn(redrive.deadLetterTargetArn)) : undefined;
+    const deadLetterQueue = redrive
+      ? this.#queues.get(queueNameFromArn(redrive.deadLetterTargetArn))
+      : undefined;
     const select = this.#db.prepare(
       "SELECT * FROM messages WHERE queue_id = ? AND visible_at_ms <= ? ORDER BY visible_at_ms LIMIT ?",
     );
@@ -280,7 +331,10 @@ export class QueueStore {
         if (rows.length === 0) break;
         for (const row of rows) {
           const receiveCount = Number(row.receive_count);
-          if (redrive && deadLetterQueue && receiveCount >= redrive.maxReceiveCount) {
+          if (
+            redrive && deadLetterQueue &&
+            receiveCount >= redrive.maxReceiveCount
+          ) {
             moveToDeadLetterQueue.run(deadLetterQueue.id, now, Number(row.id));
             continue;
           }
@@ -291,13 +345,21 @@ export class QueueStore {
             receiptHandle: encodeHandle(queue.id, Number(row.id), token),
             body: String(row.body),
             md5OfBody: String(row.md5_body),
-            attributes: row.attributes ? JSON.parse(String(row.attributes)) : undefined,
-            md5OfAttributes: row.md5_attributes ? String(row.md5_attributes) : undefined,
-            systemAttributes: row.system_attributes ? JSON.parse(String(row.system_attributes)) : undefined,
+            attributes: row.attributes
+              ? JSON.parse(String(row.attributes))
+              : undefined,
+            md5OfAttributes: row.md5_attributes
+              ? String(row.md5_attributes)
+              : undefined,
+            systemAttributes: row.system_attributes
+              ? JSON.parse(String(row.system_attributes))
+              : undefined,
             senderId: String(row.sender_id),
             sentMs: Number(row.sent_ms),
             receiveCount: receiveCount + 1,
-            firstReceiveMs: row.first_receive_ms === null ? now : Number(row.first_receive_ms),
+            firstReceiveMs: row.first_receive_ms === null
+              ? now
+              : Number(row.first_receive_ms),
           });
         }
       }
@@ -321,10 +383,14 @@ export class QueueStore {
     if (!decoded || decoded.queueId !== queue.id) return "invalid";
     const result = transaction(this.#db, () =>
       this.#db
-        .prepare("DELETE FROM messages WHERE id = ? AND queue_id = ? AND receipt_token = ?")
+        .prepare(
+          "DELETE FROM messages WHERE id = ? AND queue_id = ? AND receipt_token = ?",
+        )
         .run(decoded.rowId, queue.id, decoded.token), "relaxed");
     if (Number(result.changes) > 0) return "ok";
-    const exists = this.#db.prepare("SELECT 1 AS x FROM messages WHERE id = ? AND queue_id = ?").get(decoded.rowId, queue.id);
+    const exists = this.#db.prepare(
+      "SELECT 1 AS x FROM messages WHERE id = ? AND queue_id = ?",
+    ).get(decoded.rowId, queue.id);
     return exists ? "stale" : "ok";
   }
 
@@ -333,22 +399,38 @@ export class QueueStore {
    * now + `seconds`. Returns "stale" when the message was deleted or
    * received again since.
    */
-  changeVisibility(queue: Queue, handle: string, seconds: number, now: number): HandleOutcome {
+  changeVisibility(
+    queue: Queue,
+    handle: string,
+    seconds: number,
+    now: number,
+  ): HandleOutcome {
     const decoded = decodeHandle(handle);
     if (!decoded || decoded.queueId !== queue.id) return "invalid";
-    const result = transaction(this.#db, () =>
-      this.#db
-        .prepare("UPDATE messages SET visible_at_ms = ? WHERE id = ? AND queue_id = ? AND receipt_token = ?")
-        .run(now + seconds * 1000, decoded.rowId, queue.id, decoded.token), "relaxed");
+    const result = transaction(
+      this.#db,
+      () =>
+        this.#db
+          .prepare(
+            "UPDATE messages SET visible_at_ms = ? WHERE id = ? AND queue_id = ? AND receipt_token = ?",
+          )
+          .run(now + seconds * 1000, decoded.rowId, queue.id, decoded.token),
+      "relaxed",
+    );
     return Number(result.changes) > 0 ? "ok" : "stale";
   }
 
   /** Deletes messages older than each queue's MessageRetentionPeriod; returns how many. */
   expireMessages(now: number): number {
     let removed = 0;
-    const remove = this.#db.prepare("DELETE FROM messages WHERE queue_id = ? AND sent_ms < ?");
+    const remove = this.#db.prepare(
+      "DELETE FROM messages WHERE queue_id = ? AND sent_ms < ?",
+    );
     for (const queue of this.#queues.values()) {
-      const retentionMs = Number(queue.attributes.MessageRetentionPeriod ?? QUEUE_ATTRIBUTE_DEFAULTS.MessageRetentionPeriod) * 1000;
+      const retentionMs = Number(
+        queue.attributes.MessageRetentionPeriod ??
+          QUEUE_ATTRIBUTE_DEFAULTS.MessageRetentionPeriod,
+      ) * 1000;
       removed += Number(remove.run(queue.id, now - retentionMs).changes);
     }
     return removed;
@@ -359,7 +441,8 @@ export class QueueStore {
     const arn = queueArn(queue.region, queue.name);
     return this.names().filter((name) => {
       const policy = this.#redrivePolicy(this.#queues.get(name)!);
-      return policy !== undefined && queueNameFromArn(policy.deadLetterTargetArn) === queueNameFromArn(arn);
+      return policy !== undefined &&
+        queueNameFromArn(policy.deadLetterTargetArn) === queueNameFromArn(arn);
     });
   }
 

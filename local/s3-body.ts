@@ -23,33 +23,52 @@ export function decodeAwsChunked(raw: Buffer): DecodedBody | string {
   let position = 0;
   for (;;) {
     const lineEnd = raw.indexOf("\r\n", position);
-    if (lineEnd < 0) return "aws-chunked body ends before the final zero-size chunk";
+    if (lineEnd < 0) {
+      return "aws-chunked body ends before the final zero-size chunk";
+    }
     const header = raw.subarray(position, lineEnd).toString("latin1");
     const size = parseInt(header.split(";")[0], 16);
-    if (!Number.isFinite(size) || size < 0) return `invalid aws-chunked chunk header "${header.slice(0, 80)}"`;
+    if (!Number.isFinite(size) || size < 0) {
+      return `invalid aws-chunked chunk header "${header.slice(0, 80)}"`;
+    }
     position = lineEnd + 2;
     if (size === 0) break;
-    if (position + size + 2 > raw.length) return "aws-chunked chunk is shorter than its declared size";
+    if (position + size + 2 > raw.length) {
+      return "aws-chunked chunk is shorter than its declared size";
+    }
     chunks.push(raw.subarray(position, position + size));
     position += size;
-    if (raw[position] !== 0x0d || raw[position + 1] !== 0x0a) return "aws-chunked chunk is not followed by CRLF";
+    if (raw[position] !== 0x0d || raw[position + 1] !== 0x0a) {
+      return "aws-chunked chunk is not followed by CRLF";
+    }
     position += 2;
   }
 
   // Trailer lines until a blank line or the end of the body.
   while (position < raw.length) {
     const lineEnd = raw.indexOf("\r\n", position);
-    const line = raw.subarray(position, lineEnd < 0 ? raw.length : lineEnd).toString("utf8");
+    const line = raw.subarray(position, lineEnd < 0 ? raw.length : lineEnd)
+      .toString("utf8");
     position = lineEnd < 0 ? raw.length : lineEnd + 2;
     if (line === "") break;
     const colon = line.indexOf(":");
-    if (colon > 0) trailers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+    if (colon > 0) {
+      trailers[line.slice(0, colon).trim().toLowerCase()] = line.slice(
+        colon + 1,
+      ).trim();
+    }
   }
   return { data: Buffer.concat(chunks), trailers };
 }
 
 /** Checksum algorithms the SDK may send; the value is the header suffix. */
-export const CHECKSUM_ALGORITHMS = ["crc32", "crc32c", "crc64nvme", "sha1", "sha256"] as const;
+export const CHECKSUM_ALGORITHMS = [
+  "crc32",
+  "crc32c",
+  "crc64nvme",
+  "sha1",
+  "sha256",
+] as const;
 export type ChecksumAlgorithm = typeof CHECKSUM_ALGORITHMS[number];
 
 function crcTable(polynomial: number): Uint32Array {
@@ -68,7 +87,9 @@ const CRC32C_TABLE = crcTable(0x82f63b78);
 
 function crc(table: Uint32Array, data: Uint8Array): Buffer {
   let value = 0xffffffff;
-  for (let i = 0; i < data.length; i++) value = table[(value ^ data[i]) & 0xff] ^ (value >>> 8);
+  for (let i = 0; i < data.length; i++) {
+    value = table[(value ^ data[i]) & 0xff] ^ (value >>> 8);
+  }
   const out = Buffer.alloc(4);
   out.writeUInt32BE((value ^ 0xffffffff) >>> 0);
   return out;
@@ -78,7 +99,10 @@ function crc(table: Uint32Array, data: Uint8Array): Buffer {
  * Returns the base64 checksum of `data` as S3 encodes it, or undefined for
  * an algorithm this server stores but does not compute (CRC64NVME).
  */
-export function computeChecksum(algorithm: ChecksumAlgorithm, data: Uint8Array): string | undefined {
+export function computeChecksum(
+  algorithm: ChecksumAlgorithm,
+  data: Uint8Array,
+): string | undefined {
   switch (algorithm) {
     case "crc32":
       return crc(CRC32_TABLE, data).toString("base64");

@@ -55,26 +55,37 @@ export class ObjectStore {
 
   /** Returns the bucket's creation time, or undefined when it does not exist. */
   bucketCreated(name: string): number | undefined {
-    const row = this.#db.prepare("SELECT created_ms FROM buckets WHERE name = ?").get(name);
+    const row = this.#db.prepare(
+      "SELECT created_ms FROM buckets WHERE name = ?",
+    ).get(name);
     return row ? Number(row.created_ms) : undefined;
   }
 
   /** Lists buckets sorted by name. */
   buckets(): { name: string; createdMs: number }[] {
-    return this.#db.prepare("SELECT name, created_ms FROM buckets ORDER BY name").all()
-      .map((row) => ({ name: String(row.name), createdMs: Number(row.created_ms) }));
+    return this.#db.prepare(
+      "SELECT name, created_ms FROM buckets ORDER BY name",
+    ).all()
+      .map((row) => ({
+        name: String(row.name),
+        createdMs: Number(row.created_ms),
+      }));
   }
 
   /** Creates the bucket if missing; returns true when it was created. */
   async createBucket(name: string): Promise<boolean> {
     await mkdir(this.#bucketDir(name), { recursive: true });
-    const result = this.#db.prepare("INSERT OR IGNORE INTO buckets (name, created_ms) VALUES (?, ?)").run(name, Date.now());
+    const result = this.#db.prepare(
+      "INSERT OR IGNORE INTO buckets (name, created_ms) VALUES (?, ?)",
+    ).run(name, Date.now());
     return Number(result.changes) > 0;
   }
 
   /** Deletes an empty bucket; returns false when it still holds objects. */
   async deleteBucket(name: string): Promise<boolean> {
-    const row = this.#db.prepare("SELECT 1 AS x FROM objects WHERE bucket = ? LIMIT 1").get(name);
+    const row = this.#db.prepare(
+      "SELECT 1 AS x FROM objects WHERE bucket = ? LIMIT 1",
+    ).get(name);
     if (row) return false;
     this.#db.prepare("DELETE FROM buckets WHERE name = ?").run(name);
     await rm(this.#bucketDir(name), { recursive: true, force: true });
@@ -83,7 +94,9 @@ export class ObjectStore {
 
   /** Returns the object's index row, or undefined. */
   head(bucket: string, key: string): ObjectRecord | undefined {
-    const row = this.#db.prepare("SELECT * FROM objects WHERE bucket = ? AND key = ?").get(bucket, key);
+    const row = this.#db.prepare(
+      "SELECT * FROM objects WHERE bucket = ? AND key = ?",
+    ).get(bucket, key);
     return row ? rowToRecord(row) : undefined;
   }
 
@@ -97,7 +110,10 @@ export class ObjectStore {
    * over the object's file, then records the index row, so a reader sees
    * either the old or the new object, never a partial one.
    */
-  async put(record: Omit<ObjectRecord, "size" | "etag" | "lastModifiedMs">, data: Buffer): Promise<ObjectRecord> {
+  async put(
+    record: Omit<ObjectRecord, "size" | "etag" | "lastModifiedMs">,
+    data: Buffer,
+  ): Promise<ObjectRecord> {
     const path = this.#objectPath(record.bucket, record.key);
     const temporary = `${path}.${randomUUID()}.tmp`;
     const file = await open(temporary, "w");
@@ -133,16 +149,26 @@ export class ObjectStore {
 
   /** Deletes the object if present. */
   async delete(bucket: string, key: string): Promise<void> {
-    this.#db.prepare("DELETE FROM objects WHERE bucket = ? AND key = ?").run(bucket, key);
+    this.#db.prepare("DELETE FROM objects WHERE bucket = ? AND key = ?").run(
+      bucket,
+      key,
+    );
     await rm(this.#objectPath(bucket, key), { force: true });
   }
 
   /** Returns up to `limit` index rows with keys after `after` that start with `prefix`, sorted by UTF-8 bytes. */
-  list(bucket: string, prefix: string, after: string, limit: number): ObjectRecord[] {
+  list(
+    bucket: string,
+    prefix: string,
+    after: string,
+    limit: number,
+  ): ObjectRecord[] {
     // SQLite compares TEXT with memcmp on UTF-8, the order S3 lists keys
     // in, and keys sharing a prefix sort together right from the prefix.
     const records = this.#db
-      .prepare("SELECT * FROM objects WHERE bucket = ? AND key > ? AND key >= ? ORDER BY key LIMIT ?")
+      .prepare(
+        "SELECT * FROM objects WHERE bucket = ? AND key > ? AND key >= ? ORDER BY key LIMIT ?",
+      )
       .all(bucket, after, prefix, limit)
       .map(rowToRecord);
     const end = records.findIndex((record) => !record.key.startsWith(prefix));
@@ -154,7 +180,10 @@ export class ObjectStore {
   }
 
   #objectPath(bucket: string, key: string): string {
-    return join(this.#bucketDir(bucket), createHash("sha256").update(key, "utf8").digest("hex"));
+    return join(
+      this.#bucketDir(bucket),
+      createHash("sha256").update(key, "utf8").digest("hex"),
+    );
   }
 }
 
@@ -166,8 +195,12 @@ function rowToRecord(row: Record<string, unknown>): ObjectRecord {
     etag: String(row.etag),
     contentType: String(row.content_type),
     headers: JSON.parse(String(row.headers)),
-    checksumAlgorithm: row.checksum_algorithm === null ? undefined : String(row.checksum_algorithm),
-    checksumValue: row.checksum_value === null ? undefined : String(row.checksum_value),
+    checksumAlgorithm: row.checksum_algorithm === null
+      ? undefined
+      : String(row.checksum_algorithm),
+    checksumValue: row.checksum_value === null
+      ? undefined
+      : String(row.checksum_value),
     lastModifiedMs: Number(row.last_modified_ms),
   };
 }

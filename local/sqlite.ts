@@ -29,16 +29,24 @@ type DatabaseConstructor = new (path: string) => {
 
 let cachedDriver: { name: string; open: DatabaseConstructor } | undefined;
 
-async function loadDriver(): Promise<{ name: string; open: DatabaseConstructor }> {
+async function loadDriver(): Promise<
+  { name: string; open: DatabaseConstructor }
+> {
   if (cachedDriver) return cachedDriver;
   try {
     const builtin = await import("node:sqlite");
-    cachedDriver = { name: "node:sqlite", open: builtin.DatabaseSync as unknown as DatabaseConstructor };
+    cachedDriver = {
+      name: "node:sqlite",
+      open: builtin.DatabaseSync as unknown as DatabaseConstructor,
+    };
   } catch {
     // Node 20 has no node:sqlite: fall back to the native addon.
     const specifier = "better-sqlite3";
     const addon = await import(specifier);
-    cachedDriver = { name: "better-sqlite3", open: (addon.default ?? addon) as DatabaseConstructor };
+    cachedDriver = {
+      name: "better-sqlite3",
+      open: (addon.default ?? addon) as DatabaseConstructor,
+    };
   }
   return cachedDriver;
 }
@@ -68,7 +76,11 @@ export async function openDatabase(path: string): Promise<Database> {
  * relaxed one skips the fsync: it survives a crash of the process, and a
  * power loss can undo it until the next durable commit flushes the WAL.
  */
-export function transaction<T>(db: Database, work: () => T, durability: "durable" | "relaxed" = "durable"): T {
+export function transaction<T>(
+  db: Database,
+  work: () => T,
+  durability: "durable" | "relaxed" = "durable",
+): T {
   if (durability === "relaxed") db.exec("PRAGMA synchronous = NORMAL");
   try {
     db.exec("BEGIN IMMEDIATE");

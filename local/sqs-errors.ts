@@ -30,7 +30,12 @@ export class SqsError extends Error {
 // Query codes and statuses follow the awsQueryError traits in the
 // client-sqs model, so the SDK raises its modeled exception classes.
 export const queueDoesNotExist = () =>
-  new SqsError("QueueDoesNotExist", "AWS.SimpleQueueService.NonExistentQueue", 400, "The specified queue does not exist.");
+  new SqsError(
+    "QueueDoesNotExist",
+    "AWS.SimpleQueueService.NonExistentQueue",
+    400,
+    "The specified queue does not exist.",
+  );
 
 export const queueNameExists = (name: string) =>
   new SqsError(
@@ -52,10 +57,20 @@ export const invalidParameterValue = (message: string) =>
   new SqsError("InvalidParameterValue", "InvalidParameterValue", 400, message);
 
 export const missingParameter = (name: string) =>
-  new SqsError("MissingParameter", "MissingParameter", 400, `The request must contain the parameter ${name}.`);
+  new SqsError(
+    "MissingParameter",
+    "MissingParameter",
+    400,
+    `The request must contain the parameter ${name}.`,
+  );
 
 export const invalidAttributeName = (name: string) =>
-  new SqsError("InvalidAttributeName", "InvalidAttributeName", 400, `Unknown Attribute ${name}.`);
+  new SqsError(
+    "InvalidAttributeName",
+    "InvalidAttributeName",
+    400,
+    `Unknown Attribute ${name}.`,
+  );
 
 export const invalidAttributeValue = (name: string, reason: string) =>
   new SqsError(
@@ -66,7 +81,12 @@ export const invalidAttributeValue = (name: string, reason: string) =>
   );
 
 export const invalidMessageContents = (message: string) =>
-  new SqsError("InvalidMessageContents", "InvalidMessageContents", 400, message);
+  new SqsError(
+    "InvalidMessageContents",
+    "InvalidMessageContents",
+    400,
+    message,
+  );
 
 export const emptyBatchRequest = () =>
   new SqsError(
@@ -125,7 +145,12 @@ export const unsupportedOperation = (operation: string) =>
   );
 
 export const invalidAddress = (url: string) =>
-  new SqsError("InvalidAddress", "InvalidAddress", 404, `The address ${url} is not valid for this endpoint.`);
+  new SqsError(
+    "InvalidAddress",
+    "InvalidAddress",
+    404,
+    `The address ${url} is not valid for this endpoint.`,
+  );
 
 export const serializationError = (reason: string) =>
   new SqsError("SerializationException", "SerializationException", 400, reason);

@@ -4,7 +4,12 @@
 
 import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
-import { invalidMessageContents, invalidParameterValue, missingParameter, SqsError } from "./sqs-errors.ts";
+import {
+  invalidMessageContents,
+  invalidParameterValue,
+  missingParameter,
+  SqsError,
+} from "./sqs-errors.ts";
 
 /** A message attribute as stored: binary values kept as base64 text. */
 export interface StoredAttribute {
@@ -32,7 +37,9 @@ export function md5Hex(text: string): string {
  * byte (1 for String and Number, 2 for Binary), then the value as length
  * and bytes. Returns undefined when there are no attributes.
  */
-export function md5OfAttributes(attributes: StoredAttributes | undefined): string | undefined {
+export function md5OfAttributes(
+  attributes: StoredAttributes | undefined,
+): string | undefined {
   if (!attributes) return undefined;
   const names = Object.keys(attributes).sort();
   if (names.length === 0) return undefined;
@@ -66,17 +73,23 @@ function base64Bytes(text: string): Uint8Array {
 }
 
 /** Returns the UTF-8 byte length of the body plus every attribute name, type and value. */
-export function messageSize(body: string, attributes: StoredAttributes | undefined): number {
+export function messageSize(
+  body: string,
+  attributes: StoredAttributes | undefined,
+): number {
   let size = Buffer.byteLength(body, "utf8");
   for (const [name, attribute] of Object.entries(attributes ?? {})) {
-    size += Buffer.byteLength(name, "utf8") + Buffer.byteLength(attribute.DataType, "utf8");
-    if (attribute.BinaryValue !== undefined) size += base64Bytes(attribute.BinaryValue).length;
-    else size += Buffer.byteLength(attribute.StringValue ?? "", "utf8");
+    size += Buffer.byteLength(name, "utf8") +
+      Buffer.byteLength(attribute.DataType, "utf8");
+    if (attribute.BinaryValue !== undefined) {
+      size += base64Bytes(attribute.BinaryValue).length;
+    } else size += Buffer.byteLength(attribute.StringValue ?? "", "utf8");
   }
   return size;
 }
 
-const ALLOWED_CHARACTERS = "#x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF";
+const ALLOWED_CHARACTERS =
+  "#x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF";
 
 /** Returns the first code point outside the XML 1.0 character set, or undefined. */
 export function findInvalidCharacter(text: string): number | undefined {
@@ -101,7 +114,9 @@ export function findInvalidCharacter(text: string): number | undefined {
 
 function invalidCharacterError(where: string, codePoint: number): SqsError {
   return invalidMessageContents(
-    `Invalid binary character '#x${codePoint.toString(16).toUpperCase()}' was found in ${where}, the set of allowed characters is ${ALLOWED_CHARACTERS}`,
+    `Invalid binary character '#x${
+      codePoint.toString(16).toUpperCase()
+    }' was found in ${where}, the set of allowed characters is ${ALLOWED_CHARACTERS}`,
   );
 }
 
@@ -119,17 +134,25 @@ export function validateMessage(
   attributes: unknown,
   maxBytes: number,
 ): StoredAttributes | undefined {
-  if (body === undefined || body === null || body === "") throw missingParameter("MessageBody");
+  if (body === undefined || body === null || body === "") {
+    throw missingParameter("MessageBody");
+  }
   if (typeof body !== "string") {
-    throw invalidParameterValue(`Value for parameter MessageBody is invalid. Reason: expected a string, found ${typeof body}.`);
+    throw invalidParameterValue(
+      `Value for parameter MessageBody is invalid. Reason: expected a string, found ${typeof body}.`,
+    );
   }
   const badBodyCharacter = findInvalidCharacter(body);
-  if (badBodyCharacter !== undefined) throw invalidCharacterError("the message body", badBodyCharacter);
+  if (badBodyCharacter !== undefined) {
+    throw invalidCharacterError("the message body", badBodyCharacter);
+  }
 
   const stored = validateAttributes(attributes);
   const size = messageSize(body, stored);
   if (size > maxBytes) {
-    throw invalidParameterValue(`One or more parameters are invalid. Reason: Message must be shorter than ${maxBytes} bytes.`);
+    throw invalidParameterValue(
+      `One or more parameters are invalid. Reason: Message must be shorter than ${maxBytes} bytes.`,
+    );
   }
   return stored;
 }
@@ -137,7 +160,9 @@ export function validateMessage(
 function validateAttributes(attributes: unknown): StoredAttributes | undefined {
   if (attributes === undefined || attributes === null) return undefined;
   if (typeof attributes !== "object" || Array.isArray(attributes)) {
-    throw invalidParameterValue("MessageAttributes must be an object of name to value");
+    throw invalidParameterValue(
+      "MessageAttributes must be an object of name to value",
+    );
   }
   const entries = Object.entries(attributes as Record<string, unknown>);
   if (entries.length === 0) return undefined;
@@ -152,31 +177,50 @@ function validateAttributes(attributes: unknown): StoredAttributes | undefined {
     checkAttributeName(name);
     const value = (raw ?? {}) as Record<string, unknown>;
     const dataType = value.DataType;
-    if (typeof dataType !== "string" || !DATA_TYPE.test(dataType) || dataType.length > 256) {
+    if (
+      typeof dataType !== "string" || !DATA_TYPE.test(dataType) ||
+      dataType.length > 256
+    ) {
       throw invalidParameterValue(
         `The message attribute '${name}' has an invalid message attribute type, the set of supported type prefixes is Binary, Number, and String.`,
       );
     }
     if (dataType.startsWith("Binary")) {
-      if (typeof value.BinaryValue !== "string" || value.BinaryValue.length === 0) {
-        throw invalidParameterValue(`The message attribute '${name}' must contain a non-empty message attribute value for message attribute type '${dataType}'.`);
+      if (
+        typeof value.BinaryValue !== "string" || value.BinaryValue.length === 0
+      ) {
+        throw invalidParameterValue(
+          `The message attribute '${name}' must contain a non-empty message attribute value for message attribute type '${dataType}'.`,
+        );
       }
-      if (!/^[A-Za-z0-9+/]*={0,2}$/.test(value.BinaryValue) || value.BinaryValue.length % 4 !== 0) {
-        throw invalidParameterValue(`The message attribute '${name}' has a BinaryValue that is not valid base64.`);
+      if (
+        !/^[A-Za-z0-9+/]*={0,2}$/.test(value.BinaryValue) ||
+        value.BinaryValue.length % 4 !== 0
+      ) {
+        throw invalidParameterValue(
+          `The message attribute '${name}' has a BinaryValue that is not valid base64.`,
+        );
       }
       stored[name] = { DataType: dataType, BinaryValue: value.BinaryValue };
       continue;
     }
     const text = value.StringValue;
     if (typeof text !== "string" || text.length === 0) {
-      throw invalidParameterValue(`The message attribute '${name}' must contain a non-empty message attribute value for message attribute type '${dataType}'.`);
+      throw invalidParameterValue(
+        `The message attribute '${name}' must contain a non-empty message attribute value for message attribute type '${dataType}'.`,
+      );
     }
     if (dataType.startsWith("Number") && !NUMBER.test(text)) {
-      throw invalidParameterValue(`Can't parse the value '${text}' of the message attribute '${name}' as a number.`);
+      throw invalidParameterValue(
+        `Can't parse the value '${text}' of the message attribute '${name}' as a number.`,
+      );
     }
     const badCharacter = findInvalidCharacter(text);
     if (badCharacter !== undefined) {
-      throw invalidCharacterError(`the message attribute '${name}'`, badCharacter);
+      throw invalidCharacterError(
+        `the message attribute '${name}'`,
+        badCharacter,
+      );
     }
     stored[name] = { DataType: dataType, StringValue: text };
   }
@@ -186,7 +230,8 @@ function validateAttributes(attributes: unknown): StoredAttributes | undefined {
 function checkAttributeName(name: string): void {
   const lower = name.toLowerCase();
   const reserved = lower.startsWith("aws.") || lower.startsWith("amazon.");
-  const badDots = name.startsWith(".") || name.endsWith(".") || name.includes("..");
+  const badDots = name.startsWith(".") || name.endsWith(".") ||
+    name.includes("..");
   if (!ATTRIBUTE_NAME.test(name) || reserved || badDots) {
     throw invalidParameterValue(
       `Message (user) attribute name '${name}' is invalid: use 1 to 256 of A-Z, a-z, 0-9, '_', '-', '.', without a leading, trailing or doubled '.', and not starting with 'AWS.' or 'Amazon.'`,

@@ -3,8 +3,17 @@
 // Inputs are checked as the SQS API reference describes; each check throws
 // the SqsError that SQS returns for it.
 
-import { type NewMessage, type Queue, type QueueStore, type ReceivedMessage } from "./queue-store.ts";
-import { ACCOUNT_ID, QUEUE_ATTRIBUTE_DEFAULTS, queueArn } from "./sqs-attributes.ts";
+import {
+  type NewMessage,
+  type Queue,
+  type QueueStore,
+  type ReceivedMessage,
+} from "./queue-store.ts";
+import {
+  ACCOUNT_ID,
+  QUEUE_ATTRIBUTE_DEFAULTS,
+  queueArn,
+} from "./sqs-attributes.ts";
 import {
   batchEntryIdsNotDistinct,
   batchRequestTooLong,
@@ -22,7 +31,11 @@ import {
   tooManyEntriesInBatchRequest,
   unsupportedOperation,
 } from "./sqs-errors.ts";
-import { messageSize, validateMessage, type StoredAttributes } from "./sqs-message.ts";
+import {
+  messageSize,
+  type StoredAttributes,
+  validateMessage,
+} from "./sqs-message.ts";
 
 /** Per-request facts the operations need. */
 export interface RequestContext {
@@ -54,7 +67,14 @@ const MAX_BATCH_BYTES = 1048576;
 const MAX_VISIBILITY_SECONDS = 43200;
 const PURGE_INTERVAL_MS = 60_000;
 // Attributes a queue may lack; asking for them returns nothing, not an error.
-const OPTIONAL_QUEUE_ATTRIBUTES = new Set(["RedrivePolicy", "Policy", "RedriveAllowPolicy", "KmsMasterKeyId", "KmsDataKeyReusePeriodSeconds", "SqsManagedSseEnabled"]);
+const OPTIONAL_QUEUE_ATTRIBUTES = new Set([
+  "RedrivePolicy",
+  "Policy",
+  "RedriveAllowPolicy",
+  "KmsMasterKeyId",
+  "KmsDataKeyReusePeriodSeconds",
+  "SqsManagedSseEnabled",
+]);
 const RECEIVE_SYSTEM_ATTRIBUTES = [
   "SenderId",
   "SentTimestamp",
@@ -68,7 +88,11 @@ export class SqsOperations {
   constructor(readonly store: QueueStore, readonly waiters: Waiters) {}
 
   /** Dispatches one action by name; throws SqsError for bad input. */
-  async run(action: string, input: Input, context: RequestContext): Promise<Output> {
+  async run(
+    action: string,
+    input: Input,
+    context: RequestContext,
+  ): Promise<Output> {
     switch (action) {
       case "CreateQueue":
         return this.createQueue(input, context);
@@ -82,7 +106,10 @@ export class SqsOperations {
       case "GetQueueAttributes":
         return this.getQueueAttributes(input, context);
       case "SetQueueAttributes":
-        this.store.setAttributes(this.#queue(input), objectInput(input.Attributes, "Attributes"));
+        this.store.setAttributes(
+          this.#queue(input),
+          objectInput(input.Attributes, "Attributes"),
+        );
         return {};
       case "TagQueue":
         return this.tagQueue(input);
@@ -116,7 +143,9 @@ export class SqsOperations {
   createQueue(input: Input, context: RequestContext): Output {
     const name = requiredString(input, "QueueName");
     if (name.endsWith(".fifo")) {
-      throw invalidParameterValue(`Value ${name} for parameter QueueName is invalid. Reason: FIFO queues are not supported by the local SQS endpoint.`);
+      throw invalidParameterValue(
+        `Value ${name} for parameter QueueName is invalid. Reason: FIFO queues are not supported by the local SQS endpoint.`,
+      );
     }
     if (!QUEUE_NAME.test(name)) {
       throw invalidParameterValue(
@@ -124,7 +153,12 @@ export class SqsOperations {
       );
     }
     const tags = stringMap(input.tags, "tags");
-    const queue = this.store.create(name, context.region, objectInput(input.Attributes, "Attributes"), tags);
+    const queue = this.store.create(
+      name,
+      context.region,
+      objectInput(input.Attributes, "Attributes"),
+      tags,
+    );
     if (!queue) throw queueNameExists(name);
     return { QueueUrl: queueUrl(context, queue) };
   }
@@ -143,11 +177,19 @@ export class SqsOperations {
     if (token !== undefined) names = names.filter((name) => name > token);
     if (maxResults === undefined) {
       // Without MaxResults SQS returns at most 1,000 queues and no token.
-      return names.length === 0 ? {} : { QueueUrls: names.slice(0, 1000).map((name) => queueUrl(context, this.store.get(name)!)) };
+      return names.length === 0 ? {} : {
+        QueueUrls: names.slice(0, 1000).map((name) =>
+          queueUrl(context, this.store.get(name)!)
+        ),
+      };
     }
     const page = names.slice(0, maxResults);
     const output: Output = {};
-    if (page.length > 0) output.QueueUrls = page.map((name) => queueUrl(context, this.store.get(name)!));
+    if (page.length > 0) {
+      output.QueueUrls = page.map((name) =>
+        queueUrl(context, this.store.get(name)!)
+      );
+    }
     if (names.length > page.length) output.NextToken = page[page.length - 1];
     return output;
   }
@@ -160,14 +202,21 @@ export class SqsOperations {
     const attributes: Record<string, string> = {};
     for (const name of names) {
       if (name in all) attributes[name] = all[name];
-      else if (!OPTIONAL_QUEUE_ATTRIBUTES.has(name)) throw invalidAttributeName(name);
+      else if (!OPTIONAL_QUEUE_ATTRIBUTES.has(name)) {
+        throw invalidAttributeName(name);
+      }
     }
-    return Object.keys(attributes).length === 0 ? {} : { Attributes: attributes };
+    return Object.keys(attributes).length === 0
+      ? {}
+      : { Attributes: attributes };
   }
 
   tagQueue(input: Input): Output {
     const queue = this.#queue(input);
-    this.store.setTags(queue, { ...queue.tags, ...stringMap(input.Tags, "Tags") });
+    this.store.setTags(queue, {
+      ...queue.tags,
+      ...stringMap(input.Tags, "Tags"),
+    });
     return {};
   }
 
@@ -186,14 +235,18 @@ export class SqsOperations {
 
   listDeadLetterSourceQueues(input: Input, context: RequestContext): Output {
     const queue = this.#queue(input);
-    const urls = this.store.deadLetterSources(queue).map((name) => queueUrl(context, this.store.get(name)!));
+    const urls = this.store.deadLetterSources(queue).map((name) =>
+      queueUrl(context, this.store.get(name)!)
+    );
     return { queueUrls: urls };
   }
 
   purgeQueue(input: Input, context: RequestContext): Output {
     const queue = this.#queue(input);
     const now = context.now();
-    if (queue.purgedMs > 0 && now - queue.purgedMs < PURGE_INTERVAL_MS) throw purgeQueueInProgress(queue.name);
+    if (queue.purgedMs > 0 && now - queue.purgedMs < PURGE_INTERVAL_MS) {
+      throw purgeQueueInProgress(queue.name);
+    }
     this.store.purge(queue, now);
     return {};
   }
@@ -215,21 +268,37 @@ export class SqsOperations {
     const queue = this.#queue(input);
     const entries = batchEntries(input);
     const total = entries.reduce(
-      (sum, entry) => sum + (typeof entry.MessageBody === "string" ? messageSize(entry.MessageBody, plainAttributes(entry.MessageAttributes)) : 0),
+      (sum, entry) =>
+        sum +
+        (typeof entry.MessageBody === "string"
+          ? messageSize(
+            entry.MessageBody,
+            plainAttributes(entry.MessageAttributes),
+          )
+          : 0),
       0,
     );
-    if (total > MAX_BATCH_BYTES) throw batchRequestTooLong(total, MAX_BATCH_BYTES);
+    if (total > MAX_BATCH_BYTES) {
+      throw batchRequestTooLong(total, MAX_BATCH_BYTES);
+    }
 
     const accepted: { id: string; message: NewMessage }[] = [];
     const failed: Output[] = [];
     for (const entry of entries) {
       try {
-        accepted.push({ id: String(entry.Id), message: this.#newMessage(queue, entry, context) });
+        accepted.push({
+          id: String(entry.Id),
+          message: this.#newMessage(queue, entry, context),
+        });
       } catch (error) {
         failed.push(batchFailure(String(entry.Id), error));
       }
     }
-    const sent = this.store.send(queue, accepted.map((entry) => entry.message), context.now());
+    const sent = this.store.send(
+      queue,
+      accepted.map((entry) => entry.message),
+      context.now(),
+    );
     if (sent.length > 0) this.waiters.notify(queue.id);
     return {
       Successful: sent.map((result, index) =>
@@ -247,16 +316,38 @@ export class SqsOperations {
 
   async receiveMessage(input: Input, context: RequestContext): Promise<Output> {
     const queue = this.#queue(input);
-    const max = optionalInteger(input, "MaxNumberOfMessages", 1, 10, "Value %s for parameter MaxNumberOfMessages is invalid. Reason: Must be between 1 and 10, if provided.") ?? 1;
-    const waitSeconds = optionalInteger(input, "WaitTimeSeconds", 0, 20, "Value %s for parameter WaitTimeSeconds is invalid. Reason: Must be >= 0 and <= 20, if provided.") ??
+    const max = optionalInteger(
+      input,
+      "MaxNumberOfMessages",
+      1,
+      10,
+      "Value %s for parameter MaxNumberOfMessages is invalid. Reason: Must be between 1 and 10, if provided.",
+    ) ?? 1;
+    const waitSeconds = optionalInteger(
+      input,
+      "WaitTimeSeconds",
+      0,
+      20,
+      "Value %s for parameter WaitTimeSeconds is invalid. Reason: Must be >= 0 and <= 20, if provided.",
+    ) ??
       Number(queue.attributes.ReceiveMessageWaitTimeSeconds ?? 0);
-    const visibility = optionalInteger(input, "VisibilityTimeout", 0, MAX_VISIBILITY_SECONDS) ??
-      Number(queue.attributes.VisibilityTimeout ?? QUEUE_ATTRIBUTE_DEFAULTS.VisibilityTimeout);
+    const visibility =
+      optionalInteger(input, "VisibilityTimeout", 0, MAX_VISIBILITY_SECONDS) ??
+        Number(
+          queue.attributes.VisibilityTimeout ??
+            QUEUE_ATTRIBUTE_DEFAULTS.VisibilityTimeout,
+        );
     const systemNames = [
       ...stringList(input.AttributeNames, "AttributeNames"),
-      ...stringList(input.MessageSystemAttributeNames, "MessageSystemAttributeNames"),
+      ...stringList(
+        input.MessageSystemAttributeNames,
+        "MessageSystemAttributeNames",
+      ),
     ];
-    const attributeNames = stringList(input.MessageAttributeNames, "MessageAttributeNames");
+    const attributeNames = stringList(
+      input.MessageAttributeNames,
+      "MessageAttributeNames",
+    );
 
     // Long polling: try now, then again whenever a send to this queue
     // wakes us (or every waiter tick, to catch visibility expiry), until
@@ -265,18 +356,27 @@ export class SqsOperations {
     let messages = this.store.receive(queue, max, visibility, context.now());
     while (messages.length === 0 && context.now() < deadline) {
       if (this.store.get(queue.name) !== queue) throw queueDoesNotExist();
-      const running = await this.waiters.wait(queue.id, deadline - context.now());
+      const running = await this.waiters.wait(
+        queue.id,
+        deadline - context.now(),
+      );
       if (!running) break;
       messages = this.store.receive(queue, max, visibility, context.now());
     }
     if (messages.length === 0) return {};
-    return { Messages: messages.map((message) => formatMessage(message, systemNames, attributeNames)) };
+    return {
+      Messages: messages.map((message) =>
+        formatMessage(message, systemNames, attributeNames)
+      ),
+    };
   }
 
   deleteMessage(input: Input): Output {
     const queue = this.#queue(input);
     const handle = requiredString(input, "ReceiptHandle");
-    if (this.store.deleteMessage(queue, handle) === "invalid") throw receiptHandleIsInvalid(handle);
+    if (this.store.deleteMessage(queue, handle) === "invalid") {
+      throw receiptHandleIsInvalid(handle);
+    }
     return {};
   }
 
@@ -286,16 +386,24 @@ export class SqsOperations {
     const failed: Output[] = [];
     for (const entry of batchEntries(input)) {
       const id = String(entry.Id);
-      const handle = typeof entry.ReceiptHandle === "string" ? entry.ReceiptHandle : "";
-      if (this.store.deleteMessage(queue, handle) === "invalid") failed.push(batchFailure(id, receiptHandleIsInvalid(handle)));
-      else successful.push({ Id: id });
+      const handle = typeof entry.ReceiptHandle === "string"
+        ? entry.ReceiptHandle
+        : "";
+      if (this.store.deleteMessage(queue, handle) === "invalid") {
+        failed.push(batchFailure(id, receiptHandleIsInvalid(handle)));
+      } else successful.push({ Id: id });
     }
     return { Successful: successful, Failed: failed };
   }
 
   changeMessageVisibility(input: Input, context: RequestContext): Output {
     const queue = this.#queue(input);
-    this.#changeVisibility(queue, requiredString(input, "ReceiptHandle"), input.VisibilityTimeout, context);
+    this.#changeVisibility(
+      queue,
+      requiredString(input, "ReceiptHandle"),
+      input.VisibilityTimeout,
+      context,
+    );
     return {};
   }
 
@@ -306,7 +414,9 @@ export class SqsOperations {
     for (const entry of batchEntries(input)) {
       const id = String(entry.Id);
       try {
-        const handle = typeof entry.ReceiptHandle === "string" ? entry.ReceiptHandle : "";
+        const handle = typeof entry.ReceiptHandle === "string"
+          ? entry.ReceiptHandle
+          : "";
         this.#changeVisibility(queue, handle, entry.VisibilityTimeout, context);
         successful.push({ Id: id });
       } catch (error) {
@@ -316,13 +426,28 @@ export class SqsOperations {
     return { Successful: successful, Failed: failed };
   }
 
-  #changeVisibility(queue: Queue, handle: string, rawSeconds: unknown, context: RequestContext): void {
-    if (typeof rawSeconds !== "number" || !Number.isInteger(rawSeconds) || rawSeconds < 0 || rawSeconds > MAX_VISIBILITY_SECONDS) {
+  #changeVisibility(
+    queue: Queue,
+    handle: string,
+    rawSeconds: unknown,
+    context: RequestContext,
+  ): void {
+    if (
+      typeof rawSeconds !== "number" || !Number.isInteger(rawSeconds) ||
+      rawSeconds < 0 || rawSeconds > MAX_VISIBILITY_SECONDS
+    ) {
       throw invalidParameterValue(
-        `Value ${String(rawSeconds)} for parameter VisibilityTimeout is invalid. Reason: Must be an integer from 0 to ${MAX_VISIBILITY_SECONDS}.`,
+        `Value ${
+          String(rawSeconds)
+        } for parameter VisibilityTimeout is invalid. Reason: Must be an integer from 0 to ${MAX_VISIBILITY_SECONDS}.`,
       );
     }
-    const outcome = this.store.changeVisibility(queue, handle, rawSeconds, context.now());
+    const outcome = this.store.changeVisibility(
+      queue,
+      handle,
+      rawSeconds,
+      context.now(),
+    );
     if (outcome === "invalid") throw receiptHandleIsInvalid(handle);
     if (outcome === "stale") {
       throw invalidParameterValue(
@@ -332,9 +457,22 @@ export class SqsOperations {
   }
 
   #newMessage(queue: Queue, input: Input, context: RequestContext): NewMessage {
-    const maxBytes = Number(queue.attributes.MaximumMessageSize ?? QUEUE_ATTRIBUTE_DEFAULTS.MaximumMessageSize);
-    const attributes = validateMessage(input.MessageBody, input.MessageAttributes, maxBytes);
-    const delaySeconds = optionalInteger(input, "DelaySeconds", 0, 900, "Value %s for parameter DelaySeconds is invalid. Reason: DelaySeconds must be >= 0 and <= 900.") ??
+    const maxBytes = Number(
+      queue.attributes.MaximumMessageSize ??
+        QUEUE_ATTRIBUTE_DEFAULTS.MaximumMessageSize,
+    );
+    const attributes = validateMessage(
+      input.MessageBody,
+      input.MessageAttributes,
+      maxBytes,
+    );
+    const delaySeconds = optionalInteger(
+      input,
+      "DelaySeconds",
+      0,
+      900,
+      "Value %s for parameter DelaySeconds is invalid. Reason: DelaySeconds must be >= 0 and <= 900.",
+    ) ??
       Number(queue.attributes.DelaySeconds ?? 0);
     return {
       body: input.MessageBody as string,
@@ -359,7 +497,10 @@ export class SqsOperations {
     return queue;
   }
 
-  #allAttributes(queue: Queue, context: RequestContext): Record<string, string> {
+  #allAttributes(
+    queue: Queue,
+    context: RequestContext,
+  ): Record<string, string> {
     const counts = this.store.counts(queue, context.now());
     return {
       ...QUEUE_ATTRIBUTE_DEFAULTS,
@@ -379,7 +520,11 @@ export function queueUrl(context: RequestContext, queue: Queue): string {
   return `${context.endpoint}/${ACCOUNT_ID}/${queue.name}`;
 }
 
-function formatMessage(message: ReceivedMessage, systemNames: string[], attributeNames: string[]): Output {
+function formatMessage(
+  message: ReceivedMessage,
+  systemNames: string[],
+  attributeNames: string[],
+): Output {
   const output: Output = {
     MessageId: message.messageId,
     ReceiptHandle: message.receiptHandle,
@@ -398,7 +543,9 @@ function formatMessage(message: ReceivedMessage, systemNames: string[], attribut
   const traceHeader = message.systemAttributes?.AWSTraceHeader?.StringValue;
   if (traceHeader !== undefined) values.AWSTraceHeader = traceHeader;
   for (const name of RECEIVE_SYSTEM_ATTRIBUTES) {
-    if ((wantsAll || systemNames.includes(name)) && values[name] !== undefined) system[name] = values[name];
+    if (
+      (wantsAll || systemNames.includes(name)) && values[name] !== undefined
+    ) system[name] = values[name];
   }
   if (Object.keys(system).length > 0) output.Attributes = system;
 
@@ -412,11 +559,15 @@ function formatMessage(message: ReceivedMessage, systemNames: string[], attribut
   return output;
 }
 
-function selectAttributes(attributes: StoredAttributes, names: string[]): StoredAttributes | undefined {
+function selectAttributes(
+  attributes: StoredAttributes,
+  names: string[],
+): StoredAttributes | undefined {
   const selected: StoredAttributes = {};
   for (const [name, value] of Object.entries(attributes)) {
     const matches = names.some((pattern) =>
-      pattern === "All" || pattern === ".*" || pattern === name || (pattern.endsWith(".*") && name.startsWith(pattern.slice(0, -1)))
+      pattern === "All" || pattern === ".*" || pattern === name ||
+      (pattern.endsWith(".*") && name.startsWith(pattern.slice(0, -1)))
     );
     if (matches) selected[name] = value;
   }
@@ -425,28 +576,48 @@ function selectAttributes(attributes: StoredAttributes, names: string[]): Stored
 
 function systemAttributes(raw: unknown): StoredAttributes | undefined {
   if (raw === undefined || raw === null) return undefined;
-  const map = raw as Record<string, { DataType?: unknown; StringValue?: unknown }>;
+  const map = raw as Record<
+    string,
+    { DataType?: unknown; StringValue?: unknown }
+  >;
   for (const name of Object.keys(map)) {
     if (name !== "AWSTraceHeader") {
-      throw invalidParameterValue(`Message system attribute name '${name}' is invalid: only AWSTraceHeader is supported.`);
+      throw invalidParameterValue(
+        `Message system attribute name '${name}' is invalid: only AWSTraceHeader is supported.`,
+      );
     }
   }
   const trace = map.AWSTraceHeader;
   if (!trace) return undefined;
-  if (trace.DataType !== "String" || typeof trace.StringValue !== "string" || trace.StringValue.length === 0) {
-    throw invalidParameterValue("Message system attribute 'AWSTraceHeader' must be of type String with a non-empty StringValue.");
+  if (
+    trace.DataType !== "String" || typeof trace.StringValue !== "string" ||
+    trace.StringValue.length === 0
+  ) {
+    throw invalidParameterValue(
+      "Message system attribute 'AWSTraceHeader' must be of type String with a non-empty StringValue.",
+    );
   }
-  return { AWSTraceHeader: { DataType: "String", StringValue: trace.StringValue } };
+  return {
+    AWSTraceHeader: { DataType: "String", StringValue: trace.StringValue },
+  };
 }
 
 function plainAttributes(raw: unknown): StoredAttributes | undefined {
   if (!raw || typeof raw !== "object") return undefined;
   const attributes: StoredAttributes = {};
-  for (const [name, value] of Object.entries(raw as Record<string, Record<string, unknown>>)) {
+  for (
+    const [name, value] of Object.entries(
+      raw as Record<string, Record<string, unknown>>,
+    )
+  ) {
     attributes[name] = {
       DataType: String(value?.DataType ?? ""),
-      StringValue: typeof value?.StringValue === "string" ? value.StringValue : undefined,
-      BinaryValue: typeof value?.BinaryValue === "string" ? value.BinaryValue : undefined,
+      StringValue: typeof value?.StringValue === "string"
+        ? value.StringValue
+        : undefined,
+      BinaryValue: typeof value?.BinaryValue === "string"
+        ? value.BinaryValue
+        : undefined,
     };
   }
   return attributes;
@@ -454,13 +625,22 @@ function plainAttributes(raw: unknown): StoredAttributes | undefined {
 
 function batchEntries(input: Input): Input[] {
   const entries = input.Entries;
-  if (entries === undefined || entries === null || (Array.isArray(entries) && entries.length === 0)) throw emptyBatchRequest();
-  if (!Array.isArray(entries)) throw invalidParameterValue("Entries must be a list of batch entries");
-  if (entries.length > MAX_BATCH_ENTRIES) throw tooManyEntriesInBatchRequest(entries.length);
+  if (
+    entries === undefined || entries === null ||
+    (Array.isArray(entries) && entries.length === 0)
+  ) throw emptyBatchRequest();
+  if (!Array.isArray(entries)) {
+    throw invalidParameterValue("Entries must be a list of batch entries");
+  }
+  if (entries.length > MAX_BATCH_ENTRIES) {
+    throw tooManyEntriesInBatchRequest(entries.length);
+  }
   const seen = new Set<string>();
   for (const entry of entries as Input[]) {
     const id = entry?.Id;
-    if (typeof id !== "string" || !BATCH_ENTRY_ID.test(id)) throw invalidBatchEntryId(String(id));
+    if (typeof id !== "string" || !BATCH_ENTRY_ID.test(id)) {
+      throw invalidBatchEntryId(String(id));
+    }
     if (seen.has(id)) throw batchEntryIdsNotDistinct(id);
     seen.add(id);
   }
@@ -468,51 +648,90 @@ function batchEntries(input: Input): Input[] {
 }
 
 function batchFailure(id: string, error: unknown): Output {
-  if (error instanceof SqsError) return { Id: id, SenderFault: true, Code: error.shape, Message: error.message };
+  if (error instanceof SqsError) {
+    return {
+      Id: id,
+      SenderFault: true,
+      Code: error.shape,
+      Message: error.message,
+    };
+  }
   throw error;
 }
 
 function compact(output: Output): Output {
-  return Object.fromEntries(Object.entries(output).filter(([, value]) => value !== undefined));
+  return Object.fromEntries(
+    Object.entries(output).filter(([, value]) => value !== undefined),
+  );
 }
 
 function requiredString(input: Input, name: string): string {
   const value = input[name];
-  if (value === undefined || value === null || value === "") throw missingParameter(name);
-  if (typeof value !== "string") throw invalidParameterValue(`Value for parameter ${name} is invalid. Reason: expected a string, found ${typeof value}.`);
+  if (value === undefined || value === null || value === "") {
+    throw missingParameter(name);
+  }
+  if (typeof value !== "string") {
+    throw invalidParameterValue(
+      `Value for parameter ${name} is invalid. Reason: expected a string, found ${typeof value}.`,
+    );
+  }
   return value;
 }
 
 function optionalString(input: Input, name: string): string | undefined {
   const value = input[name];
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== "string") throw invalidParameterValue(`Value for parameter ${name} is invalid. Reason: expected a string, found ${typeof value}.`);
-  return value;
-}
-
-function optionalInteger(input: Input, name: string, min: number, max: number, template?: string): number | undefined {
-  const value = input[name];
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+  if (typeof value !== "string") {
     throw invalidParameterValue(
-      template
-        ? template.replace("%s", String(value))
-        : `Value ${String(value)} for parameter ${name} is invalid. Reason: Must be an integer from ${min} to ${max}.`,
+      `Value for parameter ${name} is invalid. Reason: expected a string, found ${typeof value}.`,
     );
   }
   return value;
 }
 
-function objectInput(value: unknown, name: string): Record<string, unknown> | undefined {
+function optionalInteger(
+  input: Input,
+  name: string,
+  min: number,
+  max: number,
+  template?: string,
+): number | undefined {
+  const value = input[name];
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== "object" || Array.isArray(value)) throw invalidParameterValue(`${name} must be a map of names to values`);
+  if (
+    typeof value !== "number" || !Number.isInteger(value) || value < min ||
+    value > max
+  ) {
+    throw invalidParameterValue(
+      template
+        ? template.replace("%s", String(value))
+        : `Value ${
+          String(value)
+        } for parameter ${name} is invalid. Reason: Must be an integer from ${min} to ${max}.`,
+    );
+  }
+  return value;
+}
+
+function objectInput(
+  value: unknown,
+  name: string,
+): Record<string, unknown> | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "object" || Array.isArray(value)) {
+    throw invalidParameterValue(`${name} must be a map of names to values`);
+  }
   return value as Record<string, unknown>;
 }
 
 function stringMap(value: unknown, name: string): Record<string, string> {
   const map = objectInput(value, name) ?? {};
   for (const [key, item] of Object.entries(map)) {
-    if (typeof item !== "string") throw invalidParameterValue(`${name}.${key} must be a string, found ${typeof item}`);
+    if (typeof item !== "string") {
+      throw invalidParameterValue(
+        `${name}.${key} must be a string, found ${typeof item}`,
+      );
+    }
   }
   return map as Record<string, string>;
 }

@@ -3,11 +3,20 @@
 // the periodic retention sweep.
 
 import { Buffer } from "node:buffer";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import {
+  createServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from "node:http";
 import { randomUUID } from "node:crypto";
 import type { QueueStore } from "./queue-store.ts";
-import { SqsError, serializationError } from "./sqs-errors.ts";
-import { type RequestContext, SqsOperations, type Waiters } from "./sqs-operations.ts";
+import { serializationError, SqsError } from "./sqs-errors.ts";
+import {
+  type RequestContext,
+  SqsOperations,
+  type Waiters,
+} from "./sqs-operations.ts";
 import type { Logger } from "./log.ts";
 
 // A valid request carries at most 1 MiB of message data. 16 MiB leaves
@@ -81,28 +90,42 @@ export function createSqsServer(store: QueueStore, log: Logger): SqsServer {
     });
   });
 
-  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+  async function handle(
+    request: IncomingMessage,
+    response: ServerResponse,
+  ): Promise<void> {
     const target = String(request.headers["x-amz-target"] ?? "");
     if (request.method !== "POST" || !target.startsWith("AmazonSQS.")) {
       await readBody(request);
-      sendError(response, serializationError(
-        `Expected a POST with header X-Amz-Target: AmazonSQS.<Action> (AWS JSON 1.0 protocol), found ${request.method} with X-Amz-Target "${target}"`,
-      ));
+      sendError(
+        response,
+        serializationError(
+          `Expected a POST with header X-Amz-Target: AmazonSQS.<Action> (AWS JSON 1.0 protocol), found ${request.method} with X-Amz-Target "${target}"`,
+        ),
+      );
       return;
     }
 
     const body = await readBody(request);
     if (body === undefined) {
-      sendError(response, serializationError(`Request body exceeds ${MAX_REQUEST_BYTES} bytes`));
+      sendError(
+        response,
+        serializationError(`Request body exceeds ${MAX_REQUEST_BYTES} bytes`),
+      );
       return;
     }
     let input: Record<string, unknown>;
     try {
       const parsed = body.length === 0 ? {} : JSON.parse(body);
-      if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new Error("not an object");
+      if (
+        typeof parsed !== "object" || parsed === null || Array.isArray(parsed)
+      ) throw new Error("not an object");
       input = parsed;
     } catch {
-      sendError(response, serializationError("Request body must be a JSON object"));
+      sendError(
+        response,
+        serializationError("Request body must be a JSON object"),
+      );
       return;
     }
 
@@ -112,7 +135,11 @@ export function createSqsServer(store: QueueStore, log: Logger): SqsServer {
       now: Date.now,
     };
     try {
-      const output = await operations.run(target.slice("AmazonSQS.".length), input, context);
+      const output = await operations.run(
+        target.slice("AmazonSQS.".length),
+        input,
+        context,
+      );
       sendJson(response, 200, output);
     } catch (error) {
       if (!(error instanceof SqsError)) throw error;
@@ -142,9 +169,15 @@ export function createSqsServer(store: QueueStore, log: Logger): SqsServer {
 }
 
 /** Region and access key id from a SigV4 Authorization header; defaults when absent. */
-function signingFacts(authorization: string): { region: string; senderId: string } {
-  const match = /Credential=([^/,\s]+)\/\d{8}\/([^/]+)\/sqs\//.exec(authorization);
-  return match ? { senderId: match[1], region: match[2] } : { senderId: "000000000000", region: "us-east-1" };
+function signingFacts(
+  authorization: string,
+): { region: string; senderId: string } {
+  const match = /Credential=([^/,\s]+)\/\d{8}\/([^/]+)\/sqs\//.exec(
+    authorization,
+  );
+  return match
+    ? { senderId: match[1], region: match[2] }
+    : { senderId: "000000000000", region: "us-east-1" };
 }
 
 function readBody(request: IncomingMessage): Promise<string | undefined> {
@@ -157,16 +190,27 @@ function readBody(request: IncomingMessage): Promise<string | undefined> {
       if (size > MAX_REQUEST_BYTES) tooLarge = true;
       else chunks.push(chunk);
     });
-    request.on("end", () => resolve(tooLarge ? undefined : Buffer.concat(chunks).toString("utf8")));
+    request.on(
+      "end",
+      () =>
+        resolve(tooLarge ? undefined : Buffer.concat(chunks).toString("utf8")),
+    );
     request.on("error", reject);
   });
 }
 
 function sendError(response: ServerResponse, error: SqsError): void {
-  sendJson(response, error.status, error.toBody(), { "x-amzn-query-error": error.queryErrorHeader() });
+  sendJson(response, error.status, error.toBody(), {
+    "x-amzn-query-error": error.queryErrorHeader(),
+  });
 }
 
-function sendJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+function sendJson(
+  response: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
   response.writeHead(status, {
     "content-type": "application/x-amz-json-1.0",

@@ -10,7 +10,14 @@ import { CreateQueueCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { credentials, makeTempDir, removeDir } from "./helpers.ts";
 
 const DENO = join(process.cwd(), "node_modules", ".bin", "deno");
-const PERMISSIONS = ["--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-sys", "--allow-ffi"];
+const PERMISSIONS = [
+  "--allow-net",
+  "--allow-read",
+  "--allow-write",
+  "--allow-env",
+  "--allow-sys",
+  "--allow-ffi",
+];
 const RUN_LIMIT_MS = 45_000;
 
 interface RunResult {
@@ -22,7 +29,11 @@ interface RunResult {
 /** Runs local/main.ts to completion, killing it after RUN_LIMIT_MS. */
 function runCli(args: string[]): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(DENO, ["run", ...PERMISSIONS, "local/main.ts", ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(
+      DENO,
+      ["run", ...PERMISSIONS, "local/main.ts", ...args],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk) => (stdout += chunk));
@@ -47,38 +58,64 @@ afterAll(async () => {
 });
 
 describe("local CLI", () => {
-  test.each(["SIGTERM", "SIGINT"] as const)("serves requests and stops on %s", async (signal) => {
-    const child = spawn(DENO, ["run", ...PERMISSIONS, "local/main.ts", "--sqs-port", "0", "--s3-port", "0", "--data-dir", join(dataDir, signal)], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    const killTimer = setTimeout(() => child.kill("SIGKILL"), RUN_LIMIT_MS);
-    try {
-      const firstLine = await new Promise<string>((resolve, reject) => {
-        let buffer = "";
-        child.stdout.on("data", (chunk) => {
-          buffer += chunk;
-          const newline = buffer.indexOf("\n");
-          if (newline >= 0) resolve(buffer.slice(0, newline));
-        });
-        child.on("close", (code) => reject(new Error(`CLI exited with ${code} before printing endpoints`)));
+  test.each(["SIGTERM", "SIGINT"] as const)(
+    "serves requests and stops on %s",
+    async (signal) => {
+      const child = spawn(DENO, [
+        "run",
+        ...PERMISSIONS,
+        "local/main.ts",
+        "--sqs-port",
+        "0",
+        "--s3-port",
+        "0",
+        "--data-dir",
+        join(dataDir, signal),
+      ], {
+        stdio: ["ignore", "pipe", "pipe"],
       });
-      const endpoints = JSON.parse(firstLine);
-      expect(endpoints.sqsEndpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-      expect(endpoints.s3Endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      const killTimer = setTimeout(() => child.kill("SIGKILL"), RUN_LIMIT_MS);
+      try {
+        const firstLine = await new Promise<string>((resolve, reject) => {
+          let buffer = "";
+          child.stdout.on("data", (chunk) => {
+            buffer += chunk;
+            const newline = buffer.indexOf("\n");
+            if (newline >= 0) resolve(buffer.slice(0, newline));
+          });
+          child.on("close", (code) =>
+            reject(
+              new Error(`CLI exited with ${code} before printing endpoints`),
+            ));
+        });
+        const endpoints = JSON.parse(firstLine);
+        expect(endpoints.sqsEndpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+        expect(endpoints.s3Endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
 
-      const sqs = new SQSClient({ region: "us-east-1", endpoint: endpoints.sqsEndpoint, credentials });
-      const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: "from-cli" }));
-      expect(QueueUrl).toBe(`${endpoints.sqsEndpoint}/000000000000/from-cli`);
-      sqs.destroy();
+        const sqs = new SQSClient({
+          region: "us-east-1",
+          endpoint: endpoints.sqsEndpoint,
+          credentials,
+        });
+        const { QueueUrl } = await sqs.send(
+          new CreateQueueCommand({ QueueName: "from-cli" }),
+        );
+        expect(QueueUrl).toBe(`${endpoints.sqsEndpoint}/000000000000/from-cli`);
+        sqs.destroy();
 
-      const exit = new Promise<number | null>((resolve) => child.on("close", resolve));
-      child.kill(signal);
-      expect(await exit).toBe(0);
-    } finally {
-      clearTimeout(killTimer);
-      if (child.exitCode === null) child.kill("SIGKILL");
-    }
-  });
+        const exit = new Promise<number | null>((resolve) =>
+          child.on("close", resolve)
+        );
+        child.kill(signal);
+        expect(await exit).toBe(0);
+      } finally {
+        clearTimeout(killTimer);
+        if (child.exitCode === null) {
+          child.kill("SIGKILL");
+        }
+      }
+    },
+  );
 
   test("rejects an unknown flag with one line", async () => {
     const result = await runCli(["--sqs-prot", "4566"]);
@@ -91,18 +128,33 @@ describe("local CLI", () => {
   test("rejects a port that is not a number", async () => {
     const result = await runCli(["--s3-port", "http"]);
     expect(result.code).toBe(2);
-    expect(result.stderr.trim()).toBe('Invalid value for --s3-port: expected a port number from 0 to 65535, found "http"');
+    expect(result.stderr.trim()).toBe(
+      'Invalid value for --s3-port: expected a port number from 0 to 65535, found "http"',
+    );
   });
 
   test("names a busy port", async () => {
     const blocker: Server = createServer();
-    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+    await new Promise<void>((resolve) =>
+      blocker.listen(0, "127.0.0.1", resolve)
+    );
     const port = (blocker.address() as { port: number }).port;
     try {
-      const result = await runCli(["--sqs-port", String(port), "--s3-port", "0", "--data-dir", join(dataDir, "busy")]);
+      const result = await runCli([
+        "--sqs-port",
+        String(port),
+        "--s3-port",
+        "0",
+        "--data-dir",
+        join(dataDir, "busy"),
+      ]);
       expect(result.code).toBe(1);
-      const lines = result.stderr.trim().split("\n").filter((line) => !line.startsWith("{"));
-      expect(lines).toEqual([`SQS port ${port} on 127.0.0.1 is already in use`]);
+      const lines = result.stderr.trim().split("\n").filter((line) =>
+        !line.startsWith("{")
+      );
+      expect(lines).toEqual([
+        `SQS port ${port} on 127.0.0.1 is already in use`,
+      ]);
     } finally {
       await new Promise((resolve) => blocker.close(resolve));
     }
@@ -113,8 +165,17 @@ describe("local CLI", () => {
     // even by root.
     const file = join(dataDir, "not-a-directory");
     await writeFile(file, "");
-    const result = await runCli(["--sqs-port", "0", "--s3-port", "0", "--data-dir", join(file, "data")]);
+    const result = await runCli([
+      "--sqs-port",
+      "0",
+      "--s3-port",
+      "0",
+      "--data-dir",
+      join(file, "data"),
+    ]);
     expect(result.code).toBe(1);
-    expect(result.stderr.trim()).toBe(`Data directory ${join(file, "data")} is not writable (ENOTDIR)`);
+    expect(result.stderr.trim()).toBe(
+      `Data directory ${join(file, "data")} is not writable (ENOTDIR)`,
+    );
   });
 });

@@ -20,17 +20,28 @@ export function removeDir(dir: string): Promise<void> {
 }
 
 export function sqsClient(stack: LocalStack): SQSClient {
-  return new SQSClient({ region: "us-east-1", endpoint: stack.sqsEndpoint, credentials });
+  return new SQSClient({
+    region: "us-east-1",
+    endpoint: stack.sqsEndpoint,
+    credentials,
+  });
 }
 
 export function s3Client(stack: LocalStack): S3Client {
-  return new S3Client({ region: "us-east-1", endpoint: stack.s3Endpoint, forcePathStyle: true, credentials });
+  return new S3Client({
+    region: "us-east-1",
+    endpoint: stack.s3Endpoint,
+    forcePathStyle: true,
+    credentials,
+  });
 }
 
 export { startLocalStack };
 
 /** Runs `promise` and returns the error it rejects with; fails when it resolves. */
-export async function rejection(promise: Promise<unknown>): Promise<Error & { name: string; $metadata?: { httpStatusCode?: number } }> {
+export async function rejection(
+  promise: Promise<unknown>,
+): Promise<Error & { name: string; $metadata?: { httpStatusCode?: number } }> {
   try {
     await promise;
   } catch (error) {

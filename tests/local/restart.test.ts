@@ -12,7 +12,14 @@ import {
 } from "@aws-sdk/client-sqs";
 import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
 import { LocalStackError } from "../../local/mod.ts";
-import { makeTempDir, rejection, removeDir, s3Client, sqsClient, startLocalStack } from "./helpers.ts";
+import {
+  makeTempDir,
+  rejection,
+  removeDir,
+  s3Client,
+  sqsClient,
+  startLocalStack,
+} from "./helpers.ts";
 
 let dataDir: string;
 const SENT_BODIES = ["single", "batch-a", "batch-b"];
@@ -31,22 +38,40 @@ test("messages, queues and objects survive a restart", async () => {
   try {
     const sqs = sqsClient(first);
     const s3 = s3Client(first);
-    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: "durable", Attributes: { VisibilityTimeout: "120" } }));
-    await sqs.send(new SendMessageCommand({
-      QueueUrl,
-      MessageBody: "single",
-      MessageAttributes: { kind: { DataType: "String", StringValue: "one" } },
-    }));
-    await sqs.send(new SendMessageBatchCommand({
-      QueueUrl,
-      Entries: [{ Id: "a", MessageBody: "batch-a" }, { Id: "b", MessageBody: "batch-b" }],
-    }));
+    const { QueueUrl } = await sqs.send(
+      new CreateQueueCommand({
+        QueueName: "durable",
+        Attributes: { VisibilityTimeout: "120" },
+      }),
+    );
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl,
+        MessageBody: "single",
+        MessageAttributes: { kind: { DataType: "String", StringValue: "one" } },
+      }),
+    );
+    await sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl,
+        Entries: [{ Id: "a", MessageBody: "batch-a" }, {
+          Id: "b",
+          MessageBody: "batch-b",
+        }],
+      }),
+    );
     // One message is in flight when the stack stops: it stays hidden for
     // the rest of its visibility timeout after the restart.
     const inFlight = await sqs.send(new ReceiveMessageCommand({ QueueUrl }));
     expect(inFlight.Messages).toHaveLength(1);
     inFlightBody = inFlight.Messages![0].Body!;
-    await s3.send(new PutObjectCommand({ Bucket: "results", Key: "r/1.json", Body: '{"ok":true}' }));
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: "results",
+        Key: "r/1.json",
+        Body: '{"ok":true}',
+      }),
+    );
     sqs.destroy();
     s3.destroy();
   } finally {
@@ -57,21 +82,37 @@ test("messages, queues and objects survive a restart", async () => {
   try {
     const sqs = sqsClient(second);
     const s3 = s3Client(second);
-    const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: "durable" }));
+    const { QueueUrl } = await sqs.send(
+      new GetQueueUrlCommand({ QueueName: "durable" }),
+    );
     expect(QueueUrl).toBe(`${second.sqsEndpoint}/000000000000/durable`);
-    const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ["All"] }));
+    const { Attributes } = await sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ["All"] }),
+    );
     expect(Attributes?.VisibilityTimeout).toBe("120");
     expect(Attributes?.ApproximateNumberOfMessages).toBe("2");
     expect(Attributes?.ApproximateNumberOfMessagesNotVisible).toBe("1");
 
-    const { Messages } = await sqs.send(new ReceiveMessageCommand({ QueueUrl, MaxNumberOfMessages: 10, MessageAttributeNames: ["All"] }));
+    const { Messages } = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl,
+        MaxNumberOfMessages: 10,
+        MessageAttributeNames: ["All"],
+      }),
+    );
     expect(Messages).toHaveLength(2);
     const bodies = Messages!.map((message) => message.Body).sort();
-    expect(bodies).toEqual(SENT_BODIES.filter((body) => body !== inFlightBody).sort());
+    expect(bodies).toEqual(
+      SENT_BODIES.filter((body) => body !== inFlightBody).sort(),
+    );
     const single = Messages!.find((message) => message.Body === "single");
-    if (inFlightBody !== "single") expect(single?.MessageAttributes?.kind.StringValue).toBe("one");
+    if (inFlightBody !== "single") {
+      expect(single?.MessageAttributes?.kind.StringValue).toBe("one");
+    }
 
-    const object = await s3.send(new GetObjectCommand({ Bucket: "results", Key: "r/1.json" }));
+    const object = await s3.send(
+      new GetObjectCommand({ Bucket: "results", Key: "r/1.json" }),
+    );
     expect(await object.Body!.transformToString()).toBe('{"ok":true}');
     sqs.destroy();
     s3.destroy();
@@ -84,9 +125,13 @@ test("startLocalStack names a busy port", async () => {
   const first = await startLocalStack({ dataDir });
   try {
     const port = Number(new URL(first.sqsEndpoint).port);
-    const error = await rejection(startLocalStack({ dataDir: `${dataDir}/other`, sqsPort: port }));
+    const error = await rejection(
+      startLocalStack({ dataDir: `${dataDir}/other`, sqsPort: port }),
+    );
     expect(error).toBeInstanceOf(LocalStackError);
-    expect(error.message).toBe(`SQS port ${port} on 127.0.0.1 is already in use`);
+    expect(error.message).toBe(
+      `SQS port ${port} on 127.0.0.1 is already in use`,
+    );
   } finally {
     await first.stop();
   }

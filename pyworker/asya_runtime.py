@@ -290,9 +290,8 @@ def _reject_constant(name: str):
     raise EnvelopeError("invalid JSON: %s is not a JSON value" % name)
 
 
-def parse_envelope(body) -> Dict[str, Any]:
-    """Decode and validate a request body; raise EnvelopeError or UnicodeDecodeError."""
-    text = body.decode("utf-8")
+def parse_envelope(text: str) -> Dict[str, Any]:
+    """Parse and validate a request body decoded from UTF-8; raise EnvelopeError."""
     try:
         envelope = json.loads(text, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
@@ -934,21 +933,22 @@ class RequestHandler(BaseHTTPRequestHandler):
     def handle_invoke(self) -> None:
         started = time.monotonic()
         try:
-            body = self.read_body()
+            # The raw body is a temporary here, so it is freed once decoded and
+            # a large body is never held as bytes, text and objects at once.
+            text = self.read_body().decode("utf-8")
+            envelope = parse_envelope(text)
         except BodyError as exc:
             self.close_connection = True
             self.server.logger.warning("request body rejected", error=str(exc))
             if exc.status is not None:
                 self.send_response_bytes(exc.status, parsing_error(exc).body)
             return
-        try:
-            envelope = parse_envelope(body)
         except (EnvelopeError, UnicodeDecodeError) as exc:
             self.server.logger.warning("envelope rejected", error=str(exc),
                                        type=qualified_name(type(exc)))
             self.send_response_bytes(400, parsing_error(exc).body)
             return
-        del body  # The parsed envelope is all that is needed from here on.
+        del text
         response = self.server.worker.run(envelope)
         self.log_invoke(envelope, response, started)
         self.send_response_bytes(response.status, response.body)

@@ -45,14 +45,28 @@ def wait_for_file(path, timeout_s=20.0):
     return False
 
 
+def peak_memory_bytes(pid):
+    """Return the peak resident set size of a Linux process (VmHWM)."""
+    with open("/proc/%d/status" % pid) as handle:
+        for line in handle:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no VmHWM line for process %d" % pid)
+
+
 class BodyTests(unittest.TestCase):
     def test_200_megabyte_body(self):
         size = 200 * 1024 * 1024
         prefix = b'{"id":"big","route":{"prev":[],"curr":"b","next":[]},"payload":{"data":"'
         body = prefix + b"x" * size + b'"}}'
-        reply = pool.get("fixture_handlers.body_size").invoke_raw(body)
+        runtime = RuntimeProcess("fixture_handlers.body_size").start_ready()
+        self.addCleanup(runtime.cleanup)
+        reply = runtime.invoke_raw(body)
         self.assertEqual(reply.status, 200, reply.body[:500])
         self.assertEqual(reply.json()["frames"][0]["payload"], {"length": size})
+        # Bytes, decoded text and parsed objects are each about one body size;
+        # at most two of them may be alive at once.
+        self.assertLess(peak_memory_bytes(runtime.process.pid), 2.5 * size)
 
     def test_chunked_body(self):
         runtime = pool.get("fixture_handlers.double")

@@ -229,3 +229,19 @@ describe("example overlay", () => {
     }
   });
 });
+
+describe("namespaced TriggerAuthentication", () => {
+  const objects = buildKustomization(join(REPO_ROOT, "manifests/namespace-trigger-auth"));
+
+  it("builds objects that validate", () => {
+    expectAllValid(objects);
+  });
+
+  it("matches the webhook's default authentication name", () => {
+    const auth = findObject(objects, "TriggerAuthentication", "asya-aws");
+    const base = buildKustomization(join(REPO_ROOT, "kustomize/base"));
+    const env = webhookContainer(base).env;
+    expect(envValue({ env }, "ASYA_KEDA_AUTH_NAME")).toBe(auth.metadata.name);
+    expect(auth.spec).toEqual({ podIdentity: { provider: "aws" } });
+  });
+});

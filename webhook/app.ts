@@ -5,6 +5,7 @@
  * with fakes and no network.
  */
 import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { type ScaleTarget } from "../shared/scaled-object.ts";
 import {
   type AdmissionRequest,
@@ -78,18 +79,20 @@ export function createApp(dependencies: AppDependencies): Hono {
 
   const app = new Hono();
 
+  // Counts streamed bytes too, so a chunked body cannot grow past the limit in memory.
+  app.use("/mutate", bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: (c) => {
+      const error = `Request body too large: the limit is ${MAX_BODY_BYTES} bytes`;
+      metrics.recordAdmission("unknown", "invalid", 0);
+      log.warn("admission_rejected", { reason: error });
+      return c.json({ error }, 413);
+    },
+  }));
+
   app.post("/mutate", async function mutate(c) {
     const started = clock();
-    const declaredLength = Number(c.req.header("content-length") ?? "0");
-    if (declaredLength > MAX_BODY_BYTES) {
-      metrics.recordAdmission("unknown", "invalid", (clock() - started) / 1_000);
-      return c.json({ error: `Request body too large: ${declaredLength} bytes, the limit is ${MAX_BODY_BYTES}` }, 413);
-    }
     const body = await c.req.text();
-    if (body.length > MAX_BODY_BYTES) {
-      metrics.recordAdmission("unknown", "invalid", (clock() - started) / 1_000);
-      return c.json({ error: `Request body too large: more than ${MAX_BODY_BYTES} bytes, the limit is ${MAX_BODY_BYTES}` }, 413);
-    }
 
     const decoded = decodeAdmissionReview(body);
     if (!decoded.ok) {

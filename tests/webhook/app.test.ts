@@ -328,6 +328,25 @@ describe("bad requests", () => {
     expect(metrics.admissionCount("unknown", "invalid")).toBe(1);
   });
 
+  it("rejects an oversized streamed body with 413", async () => {
+    const chunk = new TextEncoder().encode(" ".repeat(1024 * 1024));
+    let sent = 0;
+    const stream = new ReadableStream({
+      pull(controller) {
+        if (sent++ < 5) controller.enqueue(chunk);
+        else controller.close();
+      },
+    });
+    const response = await app.request("/mutate", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: stream,
+      duplex: "half",
+    } as RequestInit);
+    expect(response.status).toBe(413);
+    expect(metrics.admissionCount("unknown", "invalid")).toBe(1);
+  });
+
   it("rejects an oversized body with 413", async () => {
     const response = await app.request("/mutate", {
       method: "POST",

@@ -1,27 +1,19 @@
 /**
- * Child processes of the demo: start them with their output captured, wait
+ * Child processes of the demo: track them with their output captured, wait
  * until they are ready, and stop every one of them, whatever happened.
  *
- * Each process writes its stdout and stderr to `{logDir}/{name}.log`; the
- * last lines are kept in memory so a failure message can quote them.
+ * The processes are started elsewhere (the sidecar launcher); the group
+ * gives each a line sink first, then adopts the child. Each process writes
+ * its output lines to `{logDir}/{name}.log`, and the last lines are kept in
+ * memory so a failure message can quote them.
  */
+import type { ChildProcess } from "node:child_process";
+import { closeSync, openSync, writeSync } from "node:fs";
 
 const KEPT_LINES = 30;
 
-export interface ProcessSpec {
-  /** Name used in messages and as the log file name, for example `split-sidecar`. */
-  name: string;
-  command: string;
-  args: string[];
-  env: Record<string, string>;
-  cwd?: string;
-  /** Called for every complete output line, stdout and stderr alike. */
-  onLine?: (line: string) => void;
-}
-
 export interface ManagedProcess {
   readonly name: string;
-  readonly pid: number;
   readonly logFile: string;
   /** Resolves with the exit code (or 128 + signal number) once the process has exited. */
   readonly exited: Promise<number>;
@@ -39,87 +31,100 @@ export class ProcessError extends Error {
   }
 }
 
+/** A process being started: feed its output to `onLine`, then hand the child to `adopt`. */
+export interface PendingProcess {
+  onLine(line: string): void;
+  adopt(child: ChildProcess): ManagedProcess;
+}
+
+const SIGNAL_NUMBERS: Record<string, number> = { SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
+
 export class ProcessGroup {
-  #processes: { managed: ManagedProcess; child: Deno.ChildProcess }[] = [];
+  #processes: { managed: ManagedProcess; child: ChildProcess; wave: number }[] = [];
   #stopping = false;
 
   constructor(readonly logDir: string) {}
 
-  /** Starts a process. Throws ProcessError when the command cannot be run at all. */
-  start(spec: ProcessSpec): ManagedProcess {
-    if (this.#stopping) throw new ProcessError(spec.name, "was not started: the demo is stopping", []);
-    const logFile = `${this.logDir}/${spec.name}.log`;
-    const log = Deno.openSync(logFile, { create: true, append: true });
+  /**
+   * Prepares the tracking of one process. `wave` orders the shutdown:
+   * higher waves stop first (sidecars before the runtimes they call).
+   * `onLine` also receives every output line. Throws ProcessError once
+   * `stopAll` has begun.
+   */
+  prepare(name: string, wave: number, onLine?: (line: string) => void): PendingProcess {
+    if (this.#stopping) throw new ProcessError(name, "was not started: the demo is stopping", []);
+    const logFile = `${this.logDir}/${name}.log`;
+    const log = openSync(logFile, "a");
+    let logOpen = true;
     const lines: string[] = [];
+
     const remember = (line: string) => {
+      if (logOpen) writeSync(log, `${line}\n`);
       lines.push(line);
       if (lines.length > KEPT_LINES) lines.shift();
-      spec.onLine?.(line);
+      onLine?.(line);
     };
 
-    let child: Deno.ChildProcess;
-    try {
-      child = new Deno.Command(spec.command, {
-        args: spec.args,
-        env: spec.env,
-        cwd: spec.cwd,
-        stdin: "null",
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
-    } catch (error) {
-      log.close();
-      throw new ProcessError(spec.name, `failed to start (${spec.command}): ${describe(error)}`, []);
-    }
-
-    const pumps = [pumpLines(child.stdout, log, remember), pumpLines(child.stderr, log, remember)];
-    let code: number | undefined;
-    const exited = child.status.then(async (status) => {
-      await Promise.allSettled(pumps);
-      log.close();
-      code = status.signal === null ? status.code : 128 + signalNumber(status.signal);
-      return code;
-    });
-
-    const managed: ManagedProcess = {
-      name: spec.name,
-      pid: child.pid,
-      logFile,
-      exited,
-      exitCode: () => code,
-      lastLines: () => [...lines],
+    const adopt = (child: ChildProcess): ManagedProcess => {
+      let code: number | undefined;
+      const exited = new Promise<number>((resolve) => {
+        const finish = (value: number) => {
+          if (code !== undefined) return;
+          code = value;
+          logOpen = false;
+          closeSync(log);
+          resolve(value);
+        };
+        // A command that cannot run at all emits "error" instead of "exit".
+        child.once("error", (error) => {
+          remember(`failed to start: ${error.message}`);
+          finish(127);
+        });
+        // "close" comes after the output streams end, so the last lines are already kept.
+        child.once("close", (exitCode, signal) => {
+          finish(exitCode ?? 128 + (SIGNAL_NUMBERS[signal ?? ""] ?? 0));
+        });
+      });
+      const managed: ManagedProcess = {
+        name,
+        logFile,
+        exited,
+        exitCode: () => code,
+        lastLines: () => [...lines],
+      };
+      this.#processes.push({ managed, child, wave });
+      return managed;
     };
-    this.#processes.push({ managed, child });
-    return managed;
+    return { onLine: remember, adopt };
   }
 
-  /** Processes started so far, in start order. */
+  /** Processes adopted so far, in start order. */
   list(): ManagedProcess[] {
     return this.#processes.map(({ managed }) => managed);
   }
 
   /**
-   * Stops every process: SIGTERM to all, then SIGKILL to those still running
-   * after `graceMs` (default 5000). Safe to call more than once.
+   * Stops every process, one wave at a time from the highest: SIGTERM,
+   * then SIGKILL to those still running after `graceMs` (default 5000).
+   * Safe to call more than once.
    */
   async stopAll(graceMs = 5000): Promise<void> {
     this.#stopping = true;
-    const running = this.#processes.filter(({ managed }) => managed.exitCode() === undefined);
-    for (const { child } of running) signal(child, "SIGTERM");
-
-    const timer = new Promise<"timeout">((resolve) => {
-      const id = setTimeout(() => resolve("timeout"), graceMs);
-      Promise.allSettled(running.map(({ managed }) => managed.exited)).then(() => clearTimeout(id));
-    });
-    const outcome = await Promise.race([
-      Promise.allSettled(running.map(({ managed }) => managed.exited)).then(() => "done" as const),
-      timer,
-    ]);
-    if (outcome === "timeout") {
-      for (const { child, managed } of running) {
-        if (managed.exitCode() === undefined) signal(child, "SIGKILL");
+    const waves = [...new Set(this.#processes.map((entry) => entry.wave))].sort((a, b) => b - a);
+    for (const wave of waves) {
+      const running = this.#processes.filter((entry) => entry.wave === wave && entry.managed.exitCode() === undefined);
+      for (const { child } of running) signal(child, "SIGTERM");
+      const allExited = Promise.allSettled(running.map(({ managed }) => managed.exited));
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timedOut = await Promise.race([
+        allExited.then(() => false),
+        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), graceMs))),
+      ]);
+      clearTimeout(timer);
+      if (timedOut) {
+        for (const { child, managed } of running) if (managed.exitCode() === undefined) signal(child, "SIGKILL");
+        await allExited;
       }
-      await Promise.allSettled(running.map(({ managed }) => managed.exited));
     }
   }
 }
@@ -160,43 +165,10 @@ export function formatLines(lines: string[]): string {
   return `\n  last output lines:\n${lines.map((line) => `    ${line}`).join("\n")}`;
 }
 
-async function pumpLines(
-  stream: ReadableStream<Uint8Array>,
-  log: Deno.FsFile,
-  onLine: (line: string) => void,
-): Promise<void> {
-  const decoder = new TextDecoder();
-  let pending = "";
-  for await (const chunk of stream) {
-    try {
-      log.writeSync(chunk);
-    } catch {
-      // The log file is a convenience: a full disk must not stop the demo.
-    }
-    pending += decoder.decode(chunk, { stream: true });
-    let newline = pending.indexOf("\n");
-    while (newline >= 0) {
-      onLine(pending.slice(0, newline));
-      pending = pending.slice(newline + 1);
-      newline = pending.indexOf("\n");
-    }
-  }
-  if (pending !== "") onLine(pending);
-}
-
-function signal(child: Deno.ChildProcess, name: Deno.Signal): void {
+function signal(child: ChildProcess, name: NodeJS.Signals): void {
   try {
     child.kill(name);
   } catch {
     // The process exited between the check and the signal.
   }
-}
-
-function signalNumber(name: Deno.Signal): number {
-  const numbers: Partial<Record<Deno.Signal, number>> = { SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
-  return numbers[name] ?? 0;
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

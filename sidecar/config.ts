@@ -38,6 +38,10 @@ export interface SidecarConfig {
   httpHost: string;
   httpPort: number;
   logLevel: LogLevel;
+  /** File with the HS256 envelope signing key; undefined disables signing and verification. */
+  signingKeyFile?: string;
+  /** Key id written to the `kid` header of signatures and required on received ones. */
+  signingKeyId?: string;
 }
 
 /** Largest SQS message AWS accepts (1 MiB since August 2025), so the largest useful threshold. */
@@ -122,6 +126,12 @@ export function loadConfig(env: Env): Result<SidecarConfig, string[]> {
 
   const logLevel = parseLogLevel(read("ASYA_LOG_LEVEL"), invalid);
 
+  const signingKeyFile = read("ASYA_SIGNING_KEY_FILE");
+  const signingKeyId = read("ASYA_SIGNING_KEY_ID");
+  if (signingKeyId !== undefined && signingKeyFile === undefined) {
+    problems.push("invalid ASYA_SIGNING_KEY_ID: it needs ASYA_SIGNING_KEY_FILE, the file with the signing key");
+  }
+
   if (problems.length > 0) return err(problems);
   return ok({
     actorName: actorName!,
@@ -141,6 +151,8 @@ export function loadConfig(env: Env): Result<SidecarConfig, string[]> {
     httpHost: read("ASYA_HTTP_HOST") ?? "0.0.0.0",
     httpPort,
     logLevel,
+    signingKeyFile,
+    signingKeyId,
   });
 }
 

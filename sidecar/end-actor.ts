@@ -20,6 +20,7 @@ import { incrementLabel, type Metrics } from "./metrics.ts";
 import type { ObjectStore } from "./object-store.ts";
 import type { QueueClient, QueueMessage } from "./queue.ts";
 import { failedEnvelope, type Outgoing, unparseableEnvelope } from "./routing.ts";
+import type { EnvelopeSigner } from "./signing.ts";
 
 export interface EndActorDeps {
   role: "sink" | "sump";
@@ -32,6 +33,8 @@ export interface EndActorDeps {
   metrics: Metrics;
   log: Logger;
   now: () => number;
+  /** When set, the sink stores envelopes with an invalid `sig` under `errors/`; the sump stores every envelope. */
+  signer?: EnvelopeSigner;
 }
 
 /** Object key of a stored envelope: `{results|errors}/{namespace}/{id}.json`, the id percent-encoded where S3 keys need it. */
@@ -81,6 +84,15 @@ async function prepare(
   }
 
   const { envelope, payloadText } = parsed.value;
+  if (deps.signer !== undefined && deps.role === "sink") {
+    const verified = await deps.signer.verify(envelope, payloadText);
+    if (!verified.ok) {
+      deps.log.warn("envelope_failed", { envelope_id: envelope.id, reason: "InvalidSignature", error: verified.error.message });
+      const details = { message: verified.error.message, field: verified.error.field };
+      return { item: failedEnvelope(envelope, payloadText, deps.actor, "InvalidSignature", details, nowIso), failedHere: true };
+    }
+  }
+
   if (envelope.payload_ref === undefined) {
     return { item: { destination: deps.actor, envelope, payloadText }, failedHere: false };
   }

@@ -29,6 +29,7 @@ import {
   unparseableEnvelope,
 } from "./routing.ts";
 import { type RuntimeClient, RuntimeTimeoutError, RuntimeUnavailableError } from "./runtime-client.ts";
+import type { EnvelopeSigner } from "./signing.ts";
 
 export interface ProcessDeps {
   actor: string;
@@ -41,6 +42,8 @@ export interface ProcessDeps {
   metrics: Metrics;
   log: Logger;
   now: () => number;
+  /** Verifies received and signs sent envelopes; undefined when signing is off. */
+  signer?: EnvelopeSigner;
 }
 
 /**
@@ -108,6 +111,11 @@ async function decide(message: QueueMessage, deps: ProcessDeps): Promise<Decisio
       afterwards,
     };
   };
+
+  if (deps.signer !== undefined) {
+    const verified = await deps.signer.verify(envelope, payloadText);
+    if (!verified.ok) return fail("InvalidSignature", { message: verified.error.message, field: verified.error.field });
+  }
 
   if (envelope.route.curr !== actor) {
     return fail("InvalidEnvelope", {
@@ -222,15 +230,22 @@ export async function deliver(outgoing: Outgoing[], deps: ProcessDeps, log: Logg
 
 /**
  * Serialises an outgoing envelope, moving its payload to S3 first when the
- * whole message is larger than the claim-check threshold. The message has
- * no attributes, so its size is the UTF-8 size of the body.
+ * whole message is larger than the claim-check threshold, and signs it last
+ * so the signature covers the reference. The message has no attributes, so
+ * its size is the UTF-8 size of the body.
  */
 async function serializeForQueue(item: Outgoing, deps: ProcessDeps): Promise<string> {
-  const body = serializeEnvelope(item.envelope, item.payloadText);
-  if (item.payloadText === undefined || utf8ByteLength(body) <= deps.claimCheckThresholdBytes) return body;
+  let envelope = item.envelope;
+  let payloadText = item.payloadText;
+  if (deps.signer !== undefined) envelope = await deps.signer.sign(envelope, payloadText);
 
-  const ref = await deps.claimChecks.offload(item.payloadText);
-  const envelope: Envelope = { ...item.envelope, payload_ref: ref };
+  const body = serializeEnvelope(envelope, payloadText);
+  if (payloadText === undefined || utf8ByteLength(body) <= deps.claimCheckThresholdBytes) return body;
+
+  const ref = await deps.claimChecks.offload(payloadText);
+  envelope = { ...item.envelope, payload_ref: ref };
+  payloadText = undefined;
+  if (deps.signer !== undefined) envelope = await deps.signer.sign(envelope, payloadText);
   return serializeEnvelope(envelope);
 }
 

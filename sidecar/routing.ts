@@ -15,6 +15,7 @@ export type FailureReason =
   | "Timeout"
   | "UnknownActor"
   | "ClaimCheckError"
+  | "InvalidSignature"
   | "RuntimeError";
 
 /** Details stored in `status.error` of a failed envelope. */

@@ -14,6 +14,7 @@ import { createS3ObjectStore } from "./object-store.ts";
 import { processMessage } from "./process.ts";
 import { createSqsQueueClient, type QueueClient } from "./queue.ts";
 import { createRuntimeClient, sleep, waitForRuntime } from "./runtime-client.ts";
+import { createEnvelopeSigner, type EnvelopeSigner, readSigningKey } from "./signing.ts";
 
 /** Exit code when the runtime went away during a call. */
 export const EXIT_RUNTIME_LOST = 3;
@@ -25,6 +26,16 @@ const QUEUE_LOOKUP_MAX_BACKOFF_MS = 10_000;
 
 export async function runSidecar(config: SidecarConfig): Promise<number> {
   const log = createLogger({ level: config.logLevel, base: { actor: config.actorName } });
+
+  let signer: EnvelopeSigner | undefined;
+  if (config.signingKeyFile !== undefined) {
+    try {
+      signer = createEnvelopeSigner(await readSigningKey(config.signingKeyFile), config.signingKeyId);
+    } catch (error) {
+      log.error("config_invalid", { error: describeError(error) });
+      return 1;
+    }
+  }
   const metrics = createMetrics();
   const stopSignal = new AbortController();
   const state = { runtimeReady: config.role !== "actor", queueReady: false, draining: false };
@@ -65,6 +76,7 @@ export async function runSidecar(config: SidecarConfig): Promise<number> {
     concurrency: config.concurrency,
     timeout_ms: config.actorTimeoutMs,
     socket: runtime.socketPath,
+    signing: signer !== undefined,
   });
 
   let exitCode = 0;
@@ -106,6 +118,7 @@ export async function runSidecar(config: SidecarConfig): Promise<number> {
         metrics,
         log,
         now,
+        signer,
       };
       handle = async (message) => {
         const outcome = await processMessage(message, queueUrl, deps);
@@ -133,6 +146,7 @@ export async function runSidecar(config: SidecarConfig): Promise<number> {
         metrics,
         log,
         now,
+        signer,
       };
       handle = async (message) => {
         await storeEndMessage(message, queueUrl, deps);

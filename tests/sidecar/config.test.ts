@@ -114,6 +114,20 @@ describe("loadConfig", () => {
     });
   }
 
+  it("reads the signing settings", () => {
+    const result = loadConfig({ ...base, ASYA_SIGNING_KEY_FILE: "/etc/asya/signing/key", ASYA_SIGNING_KEY_ID: "v2" });
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.value.signingKeyFile).toBe("/etc/asya/signing/key");
+    expect(result.value.signingKeyId).toBe("v2");
+  });
+
+  it("rejects a key id without key file", () => {
+    expect(problemsOf({ ...base, ASYA_SIGNING_KEY_ID: "v2" })).toEqual([
+      "invalid ASYA_SIGNING_KEY_ID: it needs ASYA_SIGNING_KEY_FILE, the file with the signing key",
+    ]);
+  });
+
   it("rejects a user actor name for an end role", () => {
     const problems = problemsOf({ ...base, ASYA_ROLE: "sink" });
     expect(problems).toEqual([

@@ -7,6 +7,9 @@ import { ObjectNotFoundError, type ObjectStore } from "../../sidecar/object-stor
 import { type ProcessDeps, processMessage } from "../../sidecar/process.ts";
 import type { QueueClient, QueueMessage } from "../../sidecar/queue.ts";
 import { type RuntimeClient, RuntimeTimeoutError, RuntimeUnavailableError, type RuntimeResponse } from "../../sidecar/runtime-client.ts";
+import { createEnvelopeSigner } from "../../sidecar/signing.ts";
+import { parseEnvelope } from "../../shared/envelope.ts";
+import { signEnvelope, verifyEnvelope } from "../../shared/signing.ts";
 
 const NS = "ns";
 const SOURCE = "url:asya-ns-b";
@@ -240,4 +243,67 @@ describe("processMessage", () => {
     expect(processed).toMatchObject({ envelope_id: "e1", actor: "b", component: "sidecar", route_next: ["c"] });
     expect(typeof processed.duration_ms).toBe("number");
   });
+});
+
+describe("processMessage with signing", () => {
+  const key = new TextEncoder().encode("k".repeat(32));
+
+  async function signed(body: string): Promise<string> {
+    const parsed = parseEnvelope(body);
+    if (!parsed.ok) throw new Error(parsed.error.message);
+    const envelope = await signEnvelope(parsed.value.envelope, parsed.value.payloadText, key, { kid: "v1" });
+    return JSON.stringify(envelope).slice(0, -1) + `,"payload":${parsed.value.payloadText}}`;
+  }
+
+  it("signs what it sends", async () => {
+    const { deps, queues } = setup(frames("1"));
+    deps.signer = createEnvelopeSigner(key, "v1");
+    await processMessage(message(await signed(INCOMING)), SOURCE, deps);
+
+    const sent = parseEnvelope(queues.sent[0].body);
+    expect(sent.ok).toBe(true);
+    if (!sent.ok) return;
+    expect(sent.value.envelope.sig).toMatch(/^[\w-]+\.\.[\w-]+$/);
+    const verified = await verifyEnvelope(sent.value.envelope, sent.value.payloadText, { v1: key });
+    expect(verified.ok).toBe(true);
+  });
+
+  it("rejects an unsigned envelope", async () => {
+    const { deps, queues, runtime } = setup(frames("1"));
+    deps.signer = createEnvelopeSigner(key, "v1");
+    await processMessage(message(INCOMING), SOURCE, deps);
+
+    expect(runtime.bodies).toEqual([]);
+    const sent = JSON.parse(queues.sent[0].body);
+    expect(sent.status.reason).toBe("InvalidSignature");
+    expect(sent.status.error.field).toBe("sig");
+  });
+
+  it("rejects an envelope changed after signing", async () => {
+    const { deps, queues } = setup(frames("1"));
+    deps.signer = createEnvelopeSigner(key, "v1");
+    const tampered = (await signed(INCOMING)).replace('"next":["c"]', '"next":["x-sink"]');
+    await processMessage(message(tampered), SOURCE, deps);
+    expect(JSON.parse(queues.sent[0].body).status.reason).toBe("InvalidSignature");
+  });
+
+  it("signs an offloaded envelope over its reference", async () => {
+    const big = JSON.stringify("q".repeat(2_000));
+    const { deps, queues } = setup(frames(big), 1_000);
+    deps.signer = createEnvelopeSigner(key);
+    await processMessage(message(await signedWithoutKid(INCOMING)), SOURCE, deps);
+
+    const sent = parseEnvelope(queues.sent[0].body);
+    expect(sent.ok).toBe(true);
+    if (!sent.ok) return;
+    expect(sent.value.envelope.payload_ref).toBeDefined();
+    expect((await verifyEnvelope(sent.value.envelope, undefined, key)).ok).toBe(true);
+  });
+
+  async function signedWithoutKid(body: string): Promise<string> {
+    const parsed = parseEnvelope(body);
+    if (!parsed.ok) throw new Error(parsed.error.message);
+    const envelope = await signEnvelope(parsed.value.envelope, parsed.value.payloadText, key);
+    return JSON.stringify(envelope).slice(0, -1) + `,"payload":${parsed.value.payloadText}}`;
+  }
 });

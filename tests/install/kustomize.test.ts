@@ -124,7 +124,12 @@ describe("local overlay", () => {
     const slice = findObject(objects, "EndpointSlice", "asya-local-aws-host");
     expect(slice.metadata.labels?.["kubernetes.io/service-name"]).toBe("asya-local-aws");
     expect(slice.endpoints).toEqual([{ addresses: ["172.18.0.1"], conditions: { ready: true } }]);
-    expect(slice.ports.map((p: { name: string }) => p.name).sort()).toEqual(["s3", "sqs"]);
+    // kube-proxy matches slice ports to Service ports by name and sends to the slice's port number.
+    const service = findObject(objects, "Service", "asya-local-aws");
+    const slicePorts = Object.fromEntries(slice.ports.map((p: { name: string; port: number }) => [p.name, p.port]));
+    for (const port of service.spec.ports) expect(slicePorts[port.name], port.name).toBe(port.targetPort);
+    expect(Object.keys(slicePorts).sort()).toEqual(["s3", "sqs"]);
+    expect(service.spec.selector).toBeUndefined();
   });
 
   it("gives KEDA secret credentials instead of pod identity", () => {

@@ -83,6 +83,7 @@ export async function processMessage(
     route_next: [...new Set(delivered.map((outgoing) => outgoing.destination))],
     frames: delivered.length,
     failed: failures.length,
+    receive_count: message.receiveCount,
     duration_ms: deps.now() - started,
   });
   return decision.afterwards === "handler-timeout" ? { kind: "handler-timeout" } : { kind: "deleted" };

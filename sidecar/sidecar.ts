@@ -46,11 +46,22 @@ export async function runSidecar(config: SidecarConfig): Promise<number> {
     if (!state.queueReady) return { ready: false, reason: "queue not found yet" };
     return { ready: true };
   };
-  const server = Deno.serve({
-    hostname: config.httpHost,
-    port: config.httpPort,
-    onListen: ({ port }) => log.info("http_listening", { host: config.httpHost, port }),
-  }, createHttpHandler({ actor: config.actorName, metrics, readiness }));
+  let server: Deno.HttpServer;
+  try {
+    server = Deno.serve({
+      hostname: config.httpHost,
+      port: config.httpPort,
+      onListen: ({ port }) => log.info("http_listening", { host: config.httpHost, port }),
+    }, createHttpHandler({ actor: config.actorName, metrics, readiness }));
+  } catch (error) {
+    log.error("http_listen_failed", {
+      host: config.httpHost,
+      port: config.httpPort,
+      error: describeError(error),
+      hint: "free the port or set ASYA_HTTP_PORT",
+    });
+    return 1;
+  }
 
   let consumer: Consumer | undefined;
   const onSignal = (signal: string) => {

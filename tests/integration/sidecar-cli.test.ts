@@ -74,3 +74,27 @@ describe("sidecar command line", () => {
     expect(lines.every((line) => line.event === "config_invalid" && line.level === "error")).toBe(true);
   });
 });
+
+describe("sidecar startup", () => {
+  it("stops when the HTTP port is taken", async () => {
+    const { createServer } = await import("node:net");
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const result = await runSidecar([], {
+        ASYA_ROLE: "sink",
+        ASYA_NAMESPACE: "default",
+        ASYA_S3_BUCKET: "asya-data",
+        ASYA_HTTP_HOST: "127.0.0.1",
+        ASYA_HTTP_PORT: String(port),
+      });
+      expect(result.code).toBe(1);
+      const line = JSON.parse(result.stdout.trim().split("\n").at(-1)!);
+      expect(line.event).toBe("http_listen_failed");
+      expect(line.port).toBe(port);
+    } finally {
+      blocker.close();
+    }
+  });
+});

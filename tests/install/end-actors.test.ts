@@ -1,6 +1,6 @@
-// The end actors run the sidecar image alone; their env must load with the
-// sidecar's own config parser and match the webhook's settings, so the
-// envelopes that actors send to x-sink and x-sump land where they expect.
+// The end actors run the sidecar image alone. Their env must load with the
+// sidecar's own config parser and match the webhook's settings, so that the
+// envelopes actors send to x-sink and x-sump are stored in the same bucket.
 import { Buffer } from "node:buffer";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";

@@ -124,7 +124,7 @@ describe("local overlay", () => {
     const slice = findObject(objects, "EndpointSlice", "asya-local-aws-host");
     expect(slice.metadata.labels?.["kubernetes.io/service-name"]).toBe("asya-local-aws");
     expect(slice.endpoints).toEqual([{ addresses: ["172.18.0.1"], conditions: { ready: true } }]);
-    // kube-proxy matches slice ports to Service ports by name and sends to the slice's port number.
+    // kube-proxy pairs slice ports with Service ports by name, then sends to the slice's port number.
     const service = findObject(objects, "Service", "asya-local-aws");
     const slicePorts = Object.fromEntries(slice.ports.map((p: { name: string; port: number }) => [p.name, p.port]));
     for (const port of service.spec.ports) expect(slicePorts[port.name], port.name).toBe(port.targetPort);

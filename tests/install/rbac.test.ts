@@ -1,6 +1,6 @@
 // RBAC of the webhook must cover exactly the Kubernetes API calls the
-// webhook makes: a missing verb fails at run time in a cluster, an extra
-// one is privilege nobody needs. The test finds which KubernetesApi
+// webhook makes. A missing verb fails at run time in a cluster, and an
+// extra one is privilege that no call uses. The test finds which KubernetesApi
 // methods webhook/ calls, runs each against a recording fetch to see the
 // HTTP requests it sends, turns those into RBAC permissions, and compares
 // them with the ClusterRole.
@@ -43,7 +43,7 @@ export function requiredPermissions(request: ApiRequest): string[] {
   const watch = url.searchParams.get("watch") === "true";
 
   const verbs: Record<string, string[]> = {
-    GET: [named ? "get" : watch ? "watch" : "list"],
+    GET: [getVerb(named, watch)],
     POST: ["create"],
     PUT: ["update"],
     // Server-side apply creates a missing object, which is authorized as create too.
@@ -53,6 +53,11 @@ export function requiredPermissions(request: ApiRequest): string[] {
   const verbList = verbs[request.method];
   if (verbList === undefined) throw new Error(`Unexpected HTTP method ${request.method} for ${request.path}`);
   return verbList.map((verb) => `${group}/${fullResource}:${verb}`);
+}
+
+function getVerb(named: boolean, watch: boolean): string {
+  if (named) return "get";
+  return watch ? "watch" : "list";
 }
 
 // How to call each KubernetesApi method once with plausible arguments. A

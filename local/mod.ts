@@ -7,6 +7,7 @@ import { access, mkdir, rm, writeFile } from "node:fs/promises";
 import type { Server } from "node:http";
 import { join, resolve } from "node:path";
 import process from "node:process";
+import { acquireDataLock, LOCK_FILE } from "./data-lock.ts";
 import { type Logger, silentLogger } from "./log.ts";
 import { QueueStore } from "./queue-store.ts";
 import { ObjectStore } from "./s3-store.ts";
@@ -53,7 +54,8 @@ const LOOPBACK_HOSTS = new Set(["127.0.0.1", "::1", "localhost"]);
 /**
  * Starts the SQS endpoint and the S3 server and resolves once both accept
  * connections. Throws LocalStackError when the data directory is not
- * writable, a port is in use, or `host` is not a loopback address.
+ * writable or is used by another running stack, a port is in use, or
+ * `host` is not a loopback address.
  */
 export async function startLocalStack(
   options: LocalStackOptions,
@@ -67,10 +69,22 @@ export async function startLocalStack(
   const log = options.log ?? silentLogger;
   const dataDir = resolve(options.dataDir);
   await ensureWritableDirectory(dataDir);
+  const lock = await acquireDataLock(dataDir);
+  if ("heldBy" in lock) {
+    throw new LocalStackError(
+      `Data directory ${dataDir} is in use by process ${lock.heldBy}; stop it or remove ${
+        join(dataDir, LOCK_FILE)
+      }`,
+    );
+  }
 
   const databases: Database[] = [];
   const servers: Server[] = [];
   let stopSqs = () => {};
+  const release = async () => {
+    await shutdown(servers, databases, stopSqs);
+    await lock.release();
+  };
   try {
     const sqsDb = await openDatabase(join(dataDir, "sqs.sqlite"));
     databases.push(sqsDb);
@@ -103,14 +117,14 @@ export async function startLocalStack(
       sqsEndpoint,
       s3Endpoint,
       stop: () => {
-        stopping ??= shutdown(servers, databases, stopSqs).then(() =>
+        stopping ??= release().then(() =>
           log({ event: "local_stack_stopped" })
         );
         return stopping;
       },
     };
   } catch (error) {
-    await shutdown(servers, databases, stopSqs);
+    await release();
     throw error;
   }
 }

@@ -1,6 +1,8 @@
 // Durability: everything the local stack accepted is still there after a
 // stop and a start on the same data directory.
 
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import {
   CreateQueueCommand,
@@ -135,6 +137,29 @@ test("startLocalStack names a busy port", async () => {
   } finally {
     await first.stop();
   }
+});
+
+test("a data directory serves one stack at a time", async () => {
+  const first = await startLocalStack({ dataDir });
+  try {
+    const error = await rejection(startLocalStack({ dataDir }));
+    expect(error).toBeInstanceOf(LocalStackError);
+    expect(error.message).toContain(`is in use by process ${process.pid}`);
+  } finally {
+    await first.stop();
+  }
+  // The lock is gone after stop, so the directory can be used again.
+  const again = await startLocalStack({ dataDir });
+  await again.stop();
+});
+
+test("a lock left by a stopped process is taken over", async () => {
+  const dir = join(dataDir, "stale");
+  await mkdir(dir, { recursive: true });
+  // A process id above the Linux maximum (4,194,304) cannot be running.
+  await writeFile(join(dir, "local-stack.lock"), "4194305");
+  const stack = await startLocalStack({ dataDir: dir });
+  await stack.stop();
 });
 
 test("startLocalStack rejects a non-loopback host", async () => {

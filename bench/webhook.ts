@@ -131,10 +131,10 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function checkAnswer(response: Response): Promise<void> {
+async function checkResponse(response: Response): Promise<void> {
   const body = await response.json();
   if (response.status !== 200 || body.response?.patchType !== "JSONPatch") {
-    throw new Error(`Unexpected admission answer: HTTP ${response.status} ${JSON.stringify(body).slice(0, 200)}`);
+    throw new Error(`Unexpected admission response: HTTP ${response.status} ${JSON.stringify(body).slice(0, 200)}`);
   }
 }
 
@@ -148,7 +148,7 @@ async function main(): Promise<void> {
     log: createLogger({ level: "error", print: () => {} }),
   });
   const inProcess = async () => {
-    await checkAnswer(await app.request("/mutate", { method: "POST", body: REVIEW, headers: { "content-type": "application/json" } }));
+    await checkResponse(await app.request("/mutate", { method: "POST", body: REVIEW, headers: { "content-type": "application/json" } }));
   };
   results.push(await runPhase("in-process", 1, seconds, inProcess));
   results.push(await runPhase("in-process", 8, seconds, inProcess));
@@ -171,7 +171,7 @@ async function main(): Promise<void> {
       }
     }
     const overHttp = async () => {
-      await checkAnswer(await fetch(url, { method: "POST", body: REVIEW, headers: { "content-type": "application/json" } }));
+      await checkResponse(await fetch(url, { method: "POST", body: REVIEW, headers: { "content-type": "application/json" } }));
     };
     results.push(await runPhase("http", 1, seconds, overHttp));
     results.push(await runPhase("http", 8, seconds, overHttp));
@@ -179,9 +179,10 @@ async function main(): Promise<void> {
     child.kill("SIGTERM");
   }
 
+  const denoVersion = (globalThis as { Deno?: { version: { deno: string } } }).Deno?.version.deno;
   console.log(JSON.stringify({
     date: new Date().toISOString(),
-    runtime: "Deno" in globalThis ? `deno ${(globalThis as any).Deno.version.deno}` : `node ${process.version}`,
+    runtime: denoVersion === undefined ? `node ${process.version}` : `deno ${denoVersion}`,
     reviewBytes: REVIEW.length,
     results,
   }, null, 2));

@@ -18,6 +18,15 @@ import { actorQueueName } from "../shared/queues.ts";
 import { err, ok, type Result } from "../shared/result.ts";
 import { renderScaledObject, type ScalingSettings } from "../shared/scaled-object.ts";
 
+// The parts of a manifest that render reads; YAML input may hold anything.
+interface ManifestObject {
+  apiVersion?: unknown;
+  kind?: unknown;
+  metadata?: { name?: unknown; namespace?: string; annotations?: Record<string, string> };
+  spec?: { template?: { metadata?: { annotations?: Record<string, string> } } };
+  items?: unknown;
+}
+
 /**
  * Renders the ScaledObjects of every actor workload in `input` as one
  * multi-document YAML text. The queue URL is the bare queue name, which KEDA
@@ -28,14 +37,14 @@ export function renderScaledObjectsYaml(input: string, settings: ScalingSettings
   const problems: string[] = [];
   const outputs: string[] = [];
 
-  const objects: Array<Record<string, any>> = [];
+  const objects: ManifestObject[] = [];
   for (const [index, document] of parseAllDocuments(input).entries()) {
     if (document.errors.length > 0) {
       problems.push(`Invalid YAML in document ${index + 1}: ${document.errors[0].message.split("\n")[0]}`);
       continue;
     }
-    const value = document.toJS();
-    if (value === null || value === undefined) continue;
+    const value = document.toJS() as ManifestObject | null | undefined;
+    if (value === null || value === undefined || typeof value !== "object") continue;
     if (value.kind === "List" && Array.isArray(value.items)) objects.push(...value.items.filter(Boolean));
     else objects.push(value);
   }
@@ -66,7 +75,7 @@ export function renderScaledObjectsYaml(input: string, settings: ScalingSettings
       problems.push(`${where}: ${queueName.error.message}`);
       continue;
     }
-    const target = { apiVersion: String(object.apiVersion ?? "apps/v1"), kind: object.kind, name, namespace };
+    const target = { apiVersion: String(object.apiVersion ?? "apps/v1"), kind: object.kind as "Deployment" | "StatefulSet", name, namespace };
     outputs.push(stringify(renderScaledObject(target, config, settings, queueName.value)));
   }
 

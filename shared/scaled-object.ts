@@ -72,8 +72,8 @@ export interface ScaledObject {
 /**
  * Renders the ScaledObject for an actor workload. The object has the
  * workload's name and namespace, scales it between the annotated bounds on
- * the `aws-sqs-queue` trigger, and counts in-flight messages so scale-down
- * never removes a pod that still holds work.
+ * the `aws-sqs-queue` trigger. In-flight messages count toward the target,
+ * so the actor does not scale down while messages are still processed.
  *
  * `queueUrl` is the queue URL when known; KEDA also accepts the bare queue
  * name, which render uses because it cannot look the URL up. Every trigger

@@ -31,7 +31,7 @@ export interface AdmissionResponse {
   warnings?: string[];
 }
 
-/** A complete AdmissionReview answer. */
+/** A complete AdmissionReview response. */
 export interface AdmissionReviewResponse {
   apiVersion: typeof ADMISSION_API_VERSION;
   kind: "AdmissionReview";

@@ -11,7 +11,7 @@ import { type LogLevel, parseLogLevel } from "./log.ts";
 /** Version written to `asya.sh/injected` and reported on `/healthz`. */
 export const WEBHOOK_VERSION = "0.1.0";
 
-/** How the sidecar is injected: auto follows the API server version. */
+/** Sidecar injection mode: auto follows the API server version. */
 export type NativeSidecarMode = "auto" | "always" | "never";
 
 /** Typed webhook configuration. */

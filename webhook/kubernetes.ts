@@ -72,7 +72,7 @@ export interface HttpKubernetesOptions {
 
 const SCALED_OBJECTS = "/apis/keda.sh/v1alpha1";
 
-// Bounds a list to this many pages, so a misbehaving server cannot loop us forever.
+// Bounds a list to this many pages, so a misbehaving server cannot make it loop forever.
 const MAX_LIST_PAGES = 1_000;
 
 /** `KubernetesApi` over HTTP with `fetch`. */
@@ -93,7 +93,7 @@ export class HttpKubernetesApi implements KubernetesApi {
     const major = Number.parseInt(body.major ?? "", 10);
     const minor = Number.parseInt(body.minor ?? "", 10);
     if (!Number.isFinite(major) || !Number.isFinite(minor)) {
-      throw new Error(`Invalid /version answer: expected numeric major and minor, found ${JSON.stringify(body)}`);
+      throw new Error(`Invalid /version response: expected numeric major and minor, found ${JSON.stringify(body)}`);
     }
     return { major, minor, gitVersion: body.gitVersion ?? `v${major}.${minor}` };
   }
@@ -203,7 +203,7 @@ function toScaledObjectInfo(item: unknown): ScaledObjectInfo {
   };
 }
 
-// The API server answers errors with a Status object; its message is the useful part.
+// The API server returns errors as a Status object, whose message is the useful part.
 function statusMessage(text: string): string {
   try {
     const status = JSON.parse(text) as { message?: unknown };

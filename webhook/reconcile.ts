@@ -21,7 +21,7 @@ import { GRACE_MARGIN_SECONDS } from "./patch/pod.ts";
 import type { WorkloadLike } from "./patch/workload.ts";
 import type { QueueApi } from "./queues.ts";
 
-/** What an admission asks the reconciler to converge. */
+/** State of a workload that an admission enqueues for reconciliation. */
 export interface WorkloadState {
   target: ScaleTarget;
   /** Actor config after admission; undefined when the workload is no longer an actor. */
@@ -234,10 +234,10 @@ export class Reconciler {
 }
 
 /**
- * Returns the reconcile state of a listed workload: undefined without a
- * name and namespace, "invalid" when its annotations do not parse (its
- * admission was denied, so it is left alone), otherwise the state with the
- * actor config, or no config when it is not an actor.
+ * Returns the reconcile state of a listed workload, with no config when it
+ * is not an actor. Returns undefined without a name and namespace, and
+ * "invalid" when its annotations do not parse: its admission was denied,
+ * so resync leaves it alone.
  */
 export function stateOfListedWorkload(
   workload: WorkloadLike & { apiVersion: string; kind: "Deployment" | "StatefulSet" },

@@ -34,7 +34,7 @@ const TEMPLATE = "/spec/template";
  * Plans the admission of a workload. The workload's own `asya.sh/*`
  * annotations win over the template's. On update, keys that were removed
  * from the workload are removed from the template too when the template
- * still holds the copied value, so `kubectl annotate deployment/x
+ * still contains the copied value, so `kubectl annotate deployment/x
  * asya.sh/actor-` turns the actor off.
  *
  * The resulting template is checked as a pod would be (annotations,

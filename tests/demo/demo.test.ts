@@ -139,6 +139,18 @@ describe("npm run demo --json on two books", () => {
   });
 });
 
+describe("npm run demo entry point", () => {
+  it("prints help through npm", () => {
+    const run = spawnSync("npm", ["run", "--silent", "demo", "--", "--help"], {
+      cwd: repoRoot,
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout.startsWith("Usage: npm run demo")).toBe(true);
+  });
+});
+
 describe("npm run demo failures", () => {
   it("rejects an unknown option", async () => {
     const result = await runDemo(["--fast"], 60_000);

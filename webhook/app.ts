@@ -6,6 +6,7 @@
  */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { INJECTED_ANNOTATION } from "../shared/annotations.ts";
 import { type ScaleTarget } from "../shared/scaled-object.ts";
 import {
   type AdmissionRequest,
@@ -160,6 +161,9 @@ function admit(
   }
 
   if (kind.group === "" && kind.kind === "Pod") {
+    // A pod's containers and volumes cannot change after creation, so an
+    // injection patch on UPDATE would make the API server reject the update.
+    if (request.operation === "UPDATE") return { review: allowed(uid, podUpdateWarnings(request.object as PodLike)), result: "allowed" };
     const plan = planPodInjection(request.object as PodLike, request.namespace, settings);
     if (!plan.ok) return { review: denied(uid, plan.error), result: "denied" };
     const result = plan.value.operations.length > 0 ? "patched" : "allowed";
@@ -182,6 +186,12 @@ function admit(
   }
 
   return { review: allowed(uid), result: "allowed" };
+}
+
+function podUpdateWarnings(pod: PodLike): string[] {
+  const annotations = pod.metadata?.annotations ?? {};
+  if (!("asya.sh/actor" in annotations) || INJECTED_ANNOTATION in annotations) return [];
+  return ["Pod has asya.sh/actor but was created without the asya sidecar; delete it so its controller recreates it injected"];
 }
 
 function scaleTarget(request: AdmissionRequest, workload: WorkloadLike, kind: "Deployment" | "StatefulSet"): ScaleTarget {

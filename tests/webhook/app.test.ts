@@ -134,6 +134,16 @@ describe("pod injection", () => {
     expect(second.body.response.patch).toBeUndefined();
   });
 
+  it("never patches a pod on UPDATE", async () => {
+    const pod = actorPod();
+    const { body } = await admit(app, reviewOf(pod, { operation: "UPDATE", oldObject: pod }));
+    expect(body.response.allowed).toBe(true);
+    expect(body.response.patch).toBeUndefined();
+    expect(body.response.warnings).toEqual([
+      "Pod has asya.sh/actor but was created without the asya sidecar; delete it so its controller recreates it injected",
+    ]);
+  });
+
   it("allows a pod without the actor annotation unchanged", async () => {
     const pod = { apiVersion: "v1", kind: "Pod", metadata: { name: "web" }, spec: { containers: [{ name: "web", image: "nginx" }] } };
     const { body } = await admit(app, reviewOf(pod));

@@ -159,6 +159,26 @@ describe("webhook main", () => {
     expect(second.fingerprint).not.toBe(first.fingerprint);
   });
 
+  it("keeps the old pair when the new key does not match", async () => {
+    const certDir = mkdtempSync(join(tmpdir(), "asya-webhook-tls-"));
+    const otherDir = mkdtempSync(join(tmpdir(), "asya-webhook-tls-"));
+    directories.push(certDir, otherDir);
+    makeCertificate(certDir, "good");
+    makeCertificate(otherDir, "other");
+    const port = await freePort();
+    const webhook = startWebhook(["--listen", `127.0.0.1:${port}`], { ASYA_WEBHOOK_CERT_DIR: certDir });
+    await webhook.waitFor("https_listening");
+    const before = await httpsGet(port, "/healthz");
+
+    makeCertificate(otherDir, "mismatch");
+    renameSync(join(otherDir, "tls.crt"), join(certDir, "tls.crt"));
+    const failure = await webhook.waitFor("certificate_reload_failed");
+    expect(failure.error.length).toBeGreaterThan(0);
+    const after = await httpsGet(port, "/healthz");
+    expect(after.status).toBe(200);
+    expect(after.fingerprint).toBe(before.fingerprint);
+  });
+
   it("keeps serving after a bad certificate", async () => {
     const certDir = mkdtempSync(join(tmpdir(), "asya-webhook-tls-"));
     directories.push(certDir);

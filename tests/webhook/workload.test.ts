@@ -70,6 +70,17 @@ describe("planWorkloadAdmission", () => {
     expect(plan.ok && plan.value.config?.actor).toBe("a");
   });
 
+  it("drops an injected marker from the template", () => {
+    const object = workload(
+      { "asya.sh/actor": "a", "asya.sh/handler": "m.f" },
+      { "asya.sh/actor": "a", "asya.sh/handler": "m.f", "asya.sh/injected": "0.1.0" },
+    );
+    const plan = planWorkloadAdmission(object, undefined, "ns", settings);
+    expect(plan.ok && plan.value.operations).toEqual([
+      { op: "remove", path: "/spec/template/metadata/annotations/asya.sh~1injected" },
+    ]);
+  });
+
   it("ignores a workload without asya annotations", () => {
     const plan = planWorkloadAdmission(workload({ "team/owner": "ml" }), undefined, "ns", settings);
     expect(plan).toEqual({ ok: true, value: { config: undefined, operations: [], warnings: [] } });

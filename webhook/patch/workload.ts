@@ -52,7 +52,9 @@ export function planWorkloadAdmission(
   const template = workload.spec?.template;
   const templateAnnotations = template?.metadata?.annotations;
 
-  const desired: Record<string, string> = { ...(templateAnnotations ?? {}) };
+  // A marker copied into a template from an exported pod would stop every
+  // new pod from being injected, so it is dropped.
+  const desired: Record<string, string> = withoutMarker({ ...(templateAnnotations ?? {}) });
   for (const [key, value] of Object.entries(previous)) {
     if (!(key in own) && desired[key] === value) delete desired[key];
   }

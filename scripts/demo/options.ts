@@ -5,10 +5,10 @@
 import { err, ok, type Result } from "../../shared/result.ts";
 
 export interface DemoOptions {
-  /** Folder whose `.txt` files are the books; default `examples/data`. */
-  booksDir: string;
-  /** File sent as the deliberately broken input; default `examples/data/not-a-book.gz`. */
-  brokenInput: string;
+  /** Folder whose `.txt` files are the books; undefined means the repository's `examples/data`. */
+  booksDir?: string;
+  /** File sent as the deliberately broken input; undefined means the repository's `examples/data/not-a-book.gz`. */
+  brokenInput?: string;
   /** Envelopes in flight per sidecar, and handler worker threads per runtime; default 2. */
   concurrency: number;
   /** Leave the stack and the processes running after the report, until Ctrl-C. */
@@ -21,8 +21,6 @@ export interface DemoOptions {
 }
 
 export const DEFAULT_OPTIONS: DemoOptions = {
-  booksDir: "examples/data",
-  brokenInput: "examples/data/not-a-book.gz",
   concurrency: 2,
   keep: false,
   json: false,

@@ -77,7 +77,13 @@ export async function runDemo(
   onReport?: (outcome: DemoOutcome) => void,
 ): Promise<DemoOutcome> {
   const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
-  const files = await readInputs(resolve(options.booksDir), resolve(options.brokenInput));
+  // Paths given on the command line are relative to the working directory, the defaults to the repository.
+  const files = await readInputs(
+    options.booksDir === undefined ? join(repoRoot, "examples", "data") : resolve(options.booksDir),
+    options.brokenInput === undefined
+      ? join(repoRoot, "examples", "data", "not-a-book.gz")
+      : resolve(options.brokenInput),
+  );
   const started = Date.now();
   const runId = `run${started.toString(36)}`;
   const progress = new Progress(io.log, io.isTerminal);

@@ -156,7 +156,7 @@ async function main(): Promise<void> {
   const port = await freePort();
   const deno = "Deno" in globalThis ? process.execPath : "node_modules/.bin/deno";
   const child = spawn(deno, ["run", "-A", "webhook/main.ts", "--insecure", "--listen", `127.0.0.1:${port}`], {
-    env: { ...process.env, ASYA_SIDECAR_IMAGE: CONFIG.sidecarImage, ASYA_NATIVE_SIDECAR: "always", ASYA_LOG_LEVEL: "error" },
+    env: { ...process.env, ASYA_SIDECAR_IMAGE: CONFIG.sidecarImage, ASYA_S3_BUCKET: CONFIG.s3Bucket, ASYA_NATIVE_SIDECAR: "always", ASYA_LOG_LEVEL: "error" },
     stdio: ["ignore", "pipe", "inherit"],
   });
   try {

@@ -20,7 +20,7 @@ export interface WebhookConfig {
   certDir: string;
   sidecarImage: string;
   sidecarPullPolicy: "Always" | "IfNotPresent" | "Never";
-  s3Bucket: string | undefined;
+  s3Bucket: string;
   awsRegion: string;
   sqsEndpoint: string | undefined;
   s3Endpoint: string | undefined;
@@ -73,7 +73,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
     certDir: read("ASYA_WEBHOOK_CERT_DIR", "/etc/asya/tls", nonEmpty),
     sidecarImage: read("ASYA_SIDECAR_IMAGE", undefined, image),
     sidecarPullPolicy: read("ASYA_SIDECAR_PULL_POLICY", "IfNotPresent", oneOf(["Always", "IfNotPresent", "Never"] as const)),
-    s3Bucket: optional(env.ASYA_S3_BUCKET),
+    s3Bucket: read("ASYA_S3_BUCKET", undefined, bucket),
     awsRegion: read("ASYA_AWS_REGION", "us-east-1", nonEmpty),
     sqsEndpoint: env.ASYA_SQS_ENDPOINT ? read("ASYA_SQS_ENDPOINT", undefined, url) : undefined,
     s3Endpoint: env.ASYA_S3_ENDPOINT ? read("ASYA_S3_ENDPOINT", undefined, url) : undefined,
@@ -107,8 +107,11 @@ export function resolveNativeSidecar(mode: NativeSidecarMode, version: { major: 
   return version.major > 1 || (version.major === 1 && version.minor >= 29);
 }
 
-function optional(text: string | undefined): string | undefined {
-  return text === undefined || text === "" ? undefined : text;
+// Sidecars refuse to start without a valid bucket, so the webhook checks it once at startup.
+function bucket(text: string): Result<string, string> {
+  return /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(text)
+    ? ok(text)
+    : err("an S3 bucket name of 3 to 63 characters of [a-z0-9.-]");
 }
 
 function nonEmpty(text: string): Result<string, string> {

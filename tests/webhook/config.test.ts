@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { loadConfig, resolveNativeSidecar } from "../../webhook/config.ts";
 
-const minimal = { ASYA_SIDECAR_IMAGE: "registry.example/asya-sidecar:0.1.0" };
+const minimal = { ASYA_SIDECAR_IMAGE: "registry.example/asya-sidecar:0.1.0", ASYA_S3_BUCKET: "asya-claims" };
 
 describe("loadConfig", () => {
   it("applies defaults", () => {
@@ -12,7 +12,7 @@ describe("loadConfig", () => {
         certDir: "/etc/asya/tls",
         sidecarImage: "registry.example/asya-sidecar:0.1.0",
         sidecarPullPolicy: "IfNotPresent",
-        s3Bucket: undefined,
+        s3Bucket: "asya-claims",
         awsRegion: "us-east-1",
         sqsEndpoint: undefined,
         s3Endpoint: undefined,
@@ -80,6 +80,7 @@ describe("loadConfig", () => {
     const result = loadConfig({
       ASYA_WEBHOOK_PORT: "70000",
       ASYA_SIDECAR_PULL_POLICY: "sometimes",
+      ASYA_S3_BUCKET: "Claims_Bucket",
       ASYA_SQS_ENDPOINT: "sqs.local",
       ASYA_CLAIM_CHECK_THRESHOLD: "2Mi",
       ASYA_CREATE_QUEUES: "yes",
@@ -93,6 +94,7 @@ describe("loadConfig", () => {
         'Invalid environment variable ASYA_WEBHOOK_PORT: expected a TCP port from 1 to 65535, found "70000"',
         "Missing environment variable ASYA_SIDECAR_IMAGE: expected a container image reference such as registry.example/asya-sidecar:0.1.0",
         'Invalid environment variable ASYA_SIDECAR_PULL_POLICY: expected Always, IfNotPresent, Never, found "sometimes"',
+        'Invalid environment variable ASYA_S3_BUCKET: expected an S3 bucket name of 3 to 63 characters of [a-z0-9.-], found "Claims_Bucket"',
         'Invalid environment variable ASYA_SQS_ENDPOINT: expected an http or https URL, found "sqs.local"',
         'Invalid environment variable ASYA_CLAIM_CHECK_THRESHOLD: expected a byte quantity from 1 to 1Mi, such as 256Ki, found "2Mi"',
         'Invalid environment variable ASYA_CREATE_QUEUES: expected true or false, found "yes"',

@@ -43,6 +43,7 @@ function startWebhook(args: string[], env: Record<string, string>): Running {
       PATH: process.env.PATH ?? "",
       HOME: process.env.HOME ?? "/tmp",
       ASYA_SIDECAR_IMAGE: "registry.example/asya-sidecar:0.1.0",
+      ASYA_S3_BUCKET: "asya-claims",
       ASYA_RESYNC_INTERVAL: "0",
       AWS_ACCESS_KEY_ID: "test",
       AWS_SECRET_ACCESS_KEY: "test",

@@ -42,7 +42,7 @@ export interface InjectionSettings {
   awsRegion: string;
   sqsEndpoint?: string;
   s3Endpoint?: string;
-  s3Bucket?: string;
+  s3Bucket: string;
   /** Default claim-check threshold in bytes, used when the annotation is absent. */
   claimCheckThresholdBytes: number;
   /** Value written to `asya.sh/injected`. */
@@ -312,7 +312,7 @@ function sidecarContainer(config: ActorConfig, settings: InjectionSettings): Rec
   ];
   if (settings.sqsEndpoint) env.push({ name: "ASYA_SQS_ENDPOINT", value: settings.sqsEndpoint });
   if (settings.s3Endpoint) env.push({ name: "ASYA_S3_ENDPOINT", value: settings.s3Endpoint });
-  if (settings.s3Bucket) env.push({ name: "ASYA_S3_BUCKET", value: settings.s3Bucket });
+  env.push({ name: "ASYA_S3_BUCKET", value: settings.s3Bucket });
   env.push(
     {
       name: "ASYA_CLAIM_CHECK_THRESHOLD",

@@ -7,7 +7,11 @@
  * before uploading, so a pass-through actor never uploads a payload again.
  */
 import type { PayloadRef } from "../shared/envelope-types.ts";
-import { checkClaimCheckBody, checkRefAllowed, createClaimCheck } from "../shared/claim-check.ts";
+import {
+  checkClaimCheckBody,
+  checkRefAllowed,
+  createClaimCheck,
+} from "../shared/claim-check.ts";
 import { checkJsonText } from "../shared/json.ts";
 import { err, ok, type Result } from "../shared/result.ts";
 import type { Metrics } from "./metrics.ts";
@@ -47,7 +51,11 @@ export function createClaimChecks(options: {
       try {
         body = await store.get(location.value.bucket, location.value.key);
       } catch (error) {
-        if (error instanceof ObjectNotFoundError) return err(`Claim check ${JSON.stringify(ref.uri)} failed: ${error.message}`);
+        if (error instanceof ObjectNotFoundError) {
+          return err(
+            `Claim check ${JSON.stringify(ref.uri)} failed: ${error.message}`,
+          );
+        }
         throw error;
       }
       metrics.claimCheckBytesDownloaded += body.byteLength;
@@ -55,7 +63,13 @@ export function createClaimChecks(options: {
       const text = await checkClaimCheckBody(ref, body);
       if (!text.ok) return text;
       const json = checkJsonText(text.value);
-      if (!json.ok) return err(`Claim check ${JSON.stringify(ref.uri)} failed: the object is not JSON: ${json.error.message}`);
+      if (!json.ok) {
+        return err(
+          `Claim check ${
+            JSON.stringify(ref.uri)
+          } failed: the object is not JSON: ${json.error.message}`,
+        );
+      }
 
       known.add(location.value.key);
       return ok(text.value);

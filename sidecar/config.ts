@@ -7,7 +7,12 @@
  * runs in unit tests on Node too. It returns every problem it finds, one
  * line each, naming the variable, the value found and what is accepted.
  */
-import { actorQueueName, dlqQueueName, SINK_ACTOR, SUMP_ACTOR } from "../shared/queues.ts";
+import {
+  actorQueueName,
+  dlqQueueName,
+  SINK_ACTOR,
+  SUMP_ACTOR,
+} from "../shared/queues.ts";
 import { err, ok, type Result } from "../shared/result.ts";
 import { parseDuration, parseQuantity } from "../shared/units.ts";
 import type { LogLevel } from "./log.ts";
@@ -59,37 +64,71 @@ export function loadConfig(env: Env): Result<SidecarConfig, string[]> {
   const problems: string[] = [];
   const read = (name: string): string | undefined => {
     const value = env[name];
-    return value === undefined || value.trim() === "" ? undefined : value.trim();
+    return value === undefined || value.trim() === ""
+      ? undefined
+      : value.trim();
   };
   const invalid = (name: string, value: string, expected: string) =>
-    problems.push(`invalid ${name}: expected ${expected}, found ${JSON.stringify(value)}`);
+    problems.push(
+      `invalid ${name}: expected ${expected}, found ${JSON.stringify(value)}`,
+    );
 
   const role = parseRole(read("ASYA_ROLE"), invalid);
   const namespace = read("ASYA_NAMESPACE");
   if (namespace === undefined) {
-    problems.push(`missing ASYA_NAMESPACE: expected the Kubernetes namespace of the actor, for example "default"`);
+    problems.push(
+      `missing ASYA_NAMESPACE: expected the Kubernetes namespace of the actor, for example "default"`,
+    );
   }
 
-  const actorName = parseActorName(read("ASYA_ACTOR_NAME"), role, namespace, problems, invalid);
+  const actorName = parseActorName(
+    read("ASYA_ACTOR_NAME"),
+    role,
+    namespace,
+    problems,
+    invalid,
+  );
 
   const s3Bucket = read("ASYA_S3_BUCKET");
   if (s3Bucket === undefined) {
-    problems.push(`missing ASYA_S3_BUCKET: expected the S3 bucket for claim checks and end-actor results`);
+    problems.push(
+      `missing ASYA_S3_BUCKET: expected the S3 bucket for claim checks and end-actor results`,
+    );
   } else if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(s3Bucket)) {
-    invalid("ASYA_S3_BUCKET", s3Bucket, "an S3 bucket name of 3 to 63 characters of [a-z0-9.-]");
+    invalid(
+      "ASYA_S3_BUCKET",
+      s3Bucket,
+      "an S3 bucket name of 3 to 63 characters of [a-z0-9.-]",
+    );
   }
 
   const s3Prefix = read("ASYA_S3_PREFIX") ?? `claims/${namespace ?? ""}/`;
-  if (s3Prefix.startsWith("/")) invalid("ASYA_S3_PREFIX", s3Prefix, "an S3 key prefix without a leading slash");
+  if (s3Prefix.startsWith("/")) {
+    invalid(
+      "ASYA_S3_PREFIX",
+      s3Prefix,
+      "an S3 key prefix without a leading slash",
+    );
+  }
 
-  const sqsEndpoint = parseEndpoint("ASYA_SQS_ENDPOINT", read("ASYA_SQS_ENDPOINT"), invalid);
-  const s3Endpoint = parseEndpoint("ASYA_S3_ENDPOINT", read("ASYA_S3_ENDPOINT"), invalid);
+  const sqsEndpoint = parseEndpoint(
+    "ASYA_SQS_ENDPOINT",
+    read("ASYA_SQS_ENDPOINT"),
+    invalid,
+  );
+  const s3Endpoint = parseEndpoint(
+    "ASYA_S3_ENDPOINT",
+    read("ASYA_S3_ENDPOINT"),
+    invalid,
+  );
 
   const thresholdText = read("ASYA_CLAIM_CHECK_THRESHOLD") ?? DEFAULT_THRESHOLD;
   const threshold = parseQuantity(thresholdText);
   let claimCheckThresholdBytes = 262_144;
   if (!threshold.ok) {
-    problems.push(`invalid ASYA_CLAIM_CHECK_THRESHOLD: ${lowerFirst(threshold.error)}`);
+    problems.push(
+      `invalid ASYA_CLAIM_CHECK_THRESHOLD: ${lowerFirst(threshold.error)}`,
+    );
   } else if (threshold.value < 1 || threshold.value > MAX_SQS_MESSAGE_BYTES) {
     invalid(
       "ASYA_CLAIM_CHECK_THRESHOLD",
@@ -104,17 +143,40 @@ export function loadConfig(env: Env): Result<SidecarConfig, string[]> {
   const timeout = parseDuration(timeoutText);
   let actorTimeoutMs = 300_000;
   if (!timeout.ok) {
-    problems.push(`invalid ASYA_RESILIENCY_ACTOR_TIMEOUT: ${lowerFirst(timeout.error)}`);
+    problems.push(
+      `invalid ASYA_RESILIENCY_ACTOR_TIMEOUT: ${lowerFirst(timeout.error)}`,
+    );
   } else if (timeout.value <= 0) {
-    invalid("ASYA_RESILIENCY_ACTOR_TIMEOUT", timeoutText, "a duration greater than zero, such as 5m");
+    invalid(
+      "ASYA_RESILIENCY_ACTOR_TIMEOUT",
+      timeoutText,
+      "a duration greater than zero, such as 5m",
+    );
   } else {
     actorTimeoutMs = timeout.value;
   }
 
-  const integer = (name: string, fallback: number, min: number, max: number, meaning: string) =>
-    parseInteger(name, read(name), fallback, min, max, meaning, invalid);
-  const concurrency = integer("ASYA_CONCURRENCY", 1, 1, MAX_CONCURRENCY, "envelopes in flight");
-  const sqsWaitTimeSeconds = integer("ASYA_SQS_WAIT_TIME_SECONDS", 20, 0, 20, "seconds of SQS long polling");
+  const integer = (
+    name: string,
+    fallback: number,
+    min: number,
+    max: number,
+    meaning: string,
+  ) => parseInteger(name, read(name), fallback, min, max, meaning, invalid);
+  const concurrency = integer(
+    "ASYA_CONCURRENCY",
+    1,
+    1,
+    MAX_CONCURRENCY,
+    "envelopes in flight",
+  );
+  const sqsWaitTimeSeconds = integer(
+    "ASYA_SQS_WAIT_TIME_SECONDS",
+    20,
+    0,
+    20,
+    "seconds of SQS long polling",
+  );
   const sqsVisibilityTimeoutSeconds = integer(
     "ASYA_SQS_VISIBILITY_TIMEOUT",
     60,
@@ -122,14 +184,22 @@ export function loadConfig(env: Env): Result<SidecarConfig, string[]> {
     MAX_VISIBILITY_TIMEOUT_SECONDS,
     "seconds",
   );
-  const httpPort = integer("ASYA_HTTP_PORT", 8090, 0, 65_535, "a TCP port; 0 picks a free one");
+  const httpPort = integer(
+    "ASYA_HTTP_PORT",
+    8090,
+    0,
+    65_535,
+    "a TCP port; 0 picks a free one",
+  );
 
   const logLevel = parseLogLevel(read("ASYA_LOG_LEVEL"), invalid);
 
   const signingKeyFile = read("ASYA_SIGNING_KEY_FILE");
   const signingKeyId = read("ASYA_SIGNING_KEY_ID");
   if (signingKeyId !== undefined && signingKeyFile === undefined) {
-    problems.push("invalid ASYA_SIGNING_KEY_ID: it needs ASYA_SIGNING_KEY_FILE, the file with the signing key");
+    problems.push(
+      "invalid ASYA_SIGNING_KEY_ID: it needs ASYA_SIGNING_KEY_FILE, the file with the signing key",
+    );
   }
 
   if (problems.length > 0) return err(problems);
@@ -179,18 +249,28 @@ function parseActorName(
   if (role === "sump") endActor = SUMP_ACTOR;
   if (endActor !== undefined) {
     if (value !== undefined && value !== endActor) {
-      invalid("ASYA_ACTOR_NAME", value, `${endActor} or unset when ASYA_ROLE=${role}`);
+      invalid(
+        "ASYA_ACTOR_NAME",
+        value,
+        `${endActor} or unset when ASYA_ROLE=${role}`,
+      );
     }
     return endActor;
   }
 
   if (value === undefined) {
-    problems.push(`missing ASYA_ACTOR_NAME: expected the actor name, for example "summarize"`);
+    problems.push(
+      `missing ASYA_ACTOR_NAME: expected the actor name, for example "summarize"`,
+    );
     return undefined;
   }
   if (value === SINK_ACTOR || value === SUMP_ACTOR) {
     const role = value === SINK_ACTOR ? "sink" : "sump";
-    invalid("ASYA_ACTOR_NAME", value, `a user actor name; set ASYA_ROLE=${role} to run the ${value} end actor`);
+    invalid(
+      "ASYA_ACTOR_NAME",
+      value,
+      `a user actor name; set ASYA_ROLE=${role} to run the ${value} end actor`,
+    );
     return undefined;
   }
   if (namespace !== undefined) {
@@ -198,18 +278,28 @@ function parseActorName(
     const dlq = dlqQueueName(namespace, value);
     const checked = queue.ok ? dlq : queue;
     if (!checked.ok) {
-      problems.push(`invalid ASYA_ACTOR_NAME or ASYA_NAMESPACE: ${lowerFirst(checked.error.message)}`);
+      problems.push(
+        `invalid ASYA_ACTOR_NAME or ASYA_NAMESPACE: ${
+          lowerFirst(checked.error.message)
+        }`,
+      );
       return undefined;
     }
   }
   return value;
 }
 
-function parseEndpoint(name: string, value: string | undefined, invalid: Invalid): string | undefined {
+function parseEndpoint(
+  name: string,
+  value: string | undefined,
+  invalid: Invalid,
+): string | undefined {
   if (value === undefined) return undefined;
   try {
     const url = new URL(value);
-    if (url.protocol === "http:" || url.protocol === "https:") return value.replace(/\/+$/, "");
+    if (url.protocol === "http:" || url.protocol === "https:") {
+      return value.replace(/\/+$/, "");
+    }
   } catch {
     // Reported below with the accepted form.
   }
@@ -238,7 +328,10 @@ function parseInteger(
 function parseLogLevel(value: string | undefined, invalid: Invalid): LogLevel {
   if (value === undefined) return "info";
   const level = value.toLowerCase();
-  if (level === "debug" || level === "info" || level === "warn" || level === "error") return level;
+  if (
+    level === "debug" || level === "info" || level === "warn" ||
+    level === "error"
+  ) return level;
   // Python's logging spells it "warning"; the runtime shares this variable.
   if (level === "warning") return "warn";
   invalid("ASYA_LOG_LEVEL", value, "debug, info, warn or error");

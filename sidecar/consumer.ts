@@ -16,7 +16,11 @@ import type { QueueClient, QueueMessage } from "./queue.ts";
 import { sleep } from "./runtime-client.ts";
 
 /** What the message handler tells the loop: go on, or stop the sidecar with an exit code. */
-export type HandleResult = { kind: "continue" } | { kind: "stop"; exitCode: number; releaseThis: boolean };
+export type HandleResult = { kind: "continue" } | {
+  kind: "stop";
+  exitCode: number;
+  releaseThis: boolean;
+};
 
 export interface ConsumerOptions {
   queues: QueueClient;
@@ -62,7 +66,9 @@ export class Consumer {
   /** Runs the loop; resolves the process exit code once the consumer has stopped. */
   run(): Promise<number> {
     this.#loop().catch((error) => {
-      this.#options.log.error("consumer_failed", { error: describeError(error) });
+      this.#options.log.error("consumer_failed", {
+        error: describeError(error),
+      });
       this.#stop(1);
     });
     return this.#exitCode;
@@ -77,7 +83,10 @@ export class Consumer {
     this.#stopping = true;
     this.#receiveAbort.abort();
     const { log } = this.#options;
-    log.info("drain_started", { in_flight: this.#inFlight.size, grace_ms: graceMs });
+    log.info("drain_started", {
+      in_flight: this.#inFlight.size,
+      grace_ms: graceMs,
+    });
 
     const deadline = Date.now() + graceMs;
     while (this.#inFlight.size > 0 && Date.now() < deadline) {
@@ -95,7 +104,14 @@ export class Consumer {
   }
 
   async #loop(): Promise<void> {
-    const { queues, queueUrl, concurrency, waitSeconds, visibilitySeconds, log } = this.#options;
+    const {
+      queues,
+      queueUrl,
+      concurrency,
+      waitSeconds,
+      visibilitySeconds,
+      log,
+    } = this.#options;
     let failures = 0;
 
     while (!this.#stopping) {
@@ -115,8 +131,15 @@ export class Consumer {
         failures = 0;
       } catch (error) {
         failures += 1;
-        const backoffMs = Math.min(MAX_RECEIVE_BACKOFF_MS, 500 * 2 ** Math.min(failures - 1, 10));
-        log.error("receive_failed", { error: describeError(error), retry_in_ms: backoffMs, attempt: failures });
+        const backoffMs = Math.min(
+          MAX_RECEIVE_BACKOFF_MS,
+          500 * 2 ** Math.min(failures - 1, 10),
+        );
+        log.error("receive_failed", {
+          error: describeError(error),
+          retry_in_ms: backoffMs,
+          attempt: failures,
+        });
         await sleep(backoffMs, this.#receiveAbort.signal);
         continue;
       }
@@ -138,8 +161,15 @@ export class Consumer {
     // Extend at half the visibility timeout, so the message stays hidden
     // while it is processed however long the handler runs.
     const extender = setInterval(() => {
-      queues.changeVisibility(queueUrl, [message.receiptHandle], visibilitySeconds).catch((error) => {
-        log.warn("visibility_extend_failed", { message_id: message.messageId, error: describeError(error) });
+      queues.changeVisibility(
+        queueUrl,
+        [message.receiptHandle],
+        visibilitySeconds,
+      ).catch((error) => {
+        log.warn("visibility_extend_failed", {
+          message_id: message.messageId,
+          error: describeError(error),
+        });
       });
     }, Math.max(1, visibilitySeconds / 2) * 1000);
     const entry: InFlight = { message, extender };
@@ -149,7 +179,9 @@ export class Consumer {
       .then(async (result) => {
         if (result.kind === "stop") {
           this.#finish(entry);
-          if (result.releaseThis) await this.#release([message], "runtime lost");
+          if (result.releaseThis) {
+            await this.#release([message], "runtime lost");
+          }
           await this.#stopNow(result.exitCode);
         }
       })
@@ -189,7 +221,10 @@ export class Consumer {
   async #releaseAll(): Promise<void> {
     const entries = [...this.#inFlight.values()];
     for (const entry of entries) clearInterval(entry.extender);
-    await this.#release(entries.map((entry) => entry.message), "still in flight at stop");
+    await this.#release(
+      entries.map((entry) => entry.message),
+      "still in flight at stop",
+    );
   }
 
   // Visibility 0 makes the messages receivable again at once.
@@ -197,10 +232,22 @@ export class Consumer {
     if (messages.length === 0) return;
     const { queues, queueUrl, log } = this.#options;
     try {
-      await queues.changeVisibility(queueUrl, messages.map((message) => message.receiptHandle), 0);
-      log.info("messages_released", { count: messages.length, why, message_ids: messages.map((m) => m.messageId) });
+      await queues.changeVisibility(
+        queueUrl,
+        messages.map((message) => message.receiptHandle),
+        0,
+      );
+      log.info("messages_released", {
+        count: messages.length,
+        why,
+        message_ids: messages.map((m) => m.messageId),
+      });
     } catch (error) {
-      log.warn("release_failed", { count: messages.length, why, error: describeError(error) });
+      log.warn("release_failed", {
+        count: messages.length,
+        why,
+        error: describeError(error),
+      });
     }
   }
 }

@@ -2,7 +2,7 @@
  * The `copy-runtime DEST` subcommand: the init container of an actor pod
  * copies the Python runtime from the sidecar image into a shared emptyDir.
  */
-import { copyFile, chmod, mkdir } from "node:fs/promises";
+import { chmod, copyFile, mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
 
 /** Where the sidecar image ships the runtime; ASYA_RUNTIME_SOURCE overrides it. */

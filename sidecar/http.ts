@@ -22,7 +22,9 @@ export function createHttpHandler(options: {
   return function handleHttpRequest(request: Request): Response {
     const path = new URL(request.url).pathname;
     if (request.method !== "GET" && request.method !== "HEAD") {
-      return json(405, { error: `method ${request.method} not allowed, expected GET` }, { allow: "GET, HEAD" });
+      return json(405, {
+        error: `method ${request.method} not allowed, expected GET`,
+      }, { allow: "GET, HEAD" });
     }
 
     switch (path) {
@@ -30,21 +32,31 @@ export function createHttpHandler(options: {
         return json(200, { status: "ok" });
       case "/readyz": {
         const readiness = options.readiness();
-        return readiness.ready
-          ? json(200, { status: "ready" })
-          : json(503, { status: "unready", reason: readiness.reason ?? "starting" });
+        return readiness.ready ? json(200, { status: "ready" }) : json(503, {
+          status: "unready",
+          reason: readiness.reason ?? "starting",
+        });
       }
       case "/metrics":
         return new Response(renderMetrics(options.metrics, options.actor), {
-          headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
+          headers: {
+            "content-type": "text/plain; version=0.0.4; charset=utf-8",
+          },
         });
       default:
-        return json(404, { error: `path ${path} not found, expected /healthz, /readyz or /metrics` });
+        return json(404, {
+          error:
+            `path ${path} not found, expected /healthz, /readyz or /metrics`,
+        });
     }
   };
 }
 
-function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
+function json(
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Response {
   return new Response(JSON.stringify(body), {
     status,
     headers: { "content-type": "application/json", ...headers },

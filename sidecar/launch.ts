@@ -16,7 +16,13 @@ import { fileURLToPath } from "node:url";
 export const REPO_ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 
 /** Deno permissions of the sidecar, the same as `deno task sidecar`. */
-export const SIDECAR_DENO_FLAGS = ["--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-sys"];
+export const SIDECAR_DENO_FLAGS = [
+  "--allow-net",
+  "--allow-read",
+  "--allow-write",
+  "--allow-env",
+  "--allow-sys",
+];
 
 export interface LaunchOptions {
   /** Actor name; ignored for the end roles, whose names are fixed. */
@@ -55,10 +61,17 @@ export interface ActorProcesses {
 /** Starts the Python runtime of an actor. */
 export function spawnRuntime(options: LaunchOptions): ChildProcess {
   if (options.handler === undefined || options.socketDir === undefined) {
-    throw new TypeError(`actor ${options.actor}: a handler and a socketDir are required to start the runtime`);
+    throw new TypeError(
+      `actor ${options.actor}: a handler and a socketDir are required to start the runtime`,
+    );
   }
-  const pythonPath = [...(options.pythonPath ?? []), process.env.PYTHONPATH ?? ""].filter((part) => part !== "");
-  const child = spawn(options.python ?? "python3", [join(REPO_ROOT, "pyworker", "asya_runtime.py")], {
+  const pythonPath = [
+    ...(options.pythonPath ?? []),
+    process.env.PYTHONPATH ?? "",
+  ].filter((part) => part !== "");
+  const child = spawn(options.python ?? "python3", [
+    join(REPO_ROOT, "pyworker", "asya_runtime.py"),
+  ], {
     cwd: REPO_ROOT,
     env: {
       PATH: process.env.PATH ?? "/usr/bin:/bin",
@@ -77,7 +90,9 @@ export function spawnRuntime(options: LaunchOptions): ChildProcess {
 }
 
 /** Starts the sidecar of an actor or end actor; the HTTP port defaults to a free one on 127.0.0.1. */
-export function spawnSidecar(options: LaunchOptions): { child: ChildProcess; httpPort: Promise<number> } {
+export function spawnSidecar(
+  options: LaunchOptions,
+): { child: ChildProcess; httpPort: Promise<number> } {
   const role = options.role ?? "actor";
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? "/usr/bin:/bin",
@@ -87,15 +102,30 @@ export function spawnSidecar(options: LaunchOptions): { child: ChildProcess; htt
     ASYA_HTTP_HOST: "127.0.0.1",
     ASYA_HTTP_PORT: "0",
     ...(role === "actor" ? { ASYA_ACTOR_NAME: options.actor } : {}),
-    ...(options.socketDir === undefined ? {} : { ASYA_SOCKET_DIR: options.socketDir }),
+    ...(options.socketDir === undefined
+      ? {}
+      : { ASYA_SOCKET_DIR: options.socketDir }),
     ...options.sidecarEnv,
   };
-  for (const name of ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "DENO_DIR"]) {
-    if (env[name] === undefined && process.env[name] !== undefined) env[name] = process.env[name]!;
+  for (
+    const name of [
+      "AWS_ACCESS_KEY_ID",
+      "AWS_SECRET_ACCESS_KEY",
+      "AWS_SESSION_TOKEN",
+      "DENO_DIR",
+    ]
+  ) {
+    if (env[name] === undefined && process.env[name] !== undefined) {
+      env[name] = process.env[name]!;
+    }
   }
 
   const deno = options.deno ?? join(REPO_ROOT, "node_modules", ".bin", "deno");
-  const child = spawn(deno, ["run", ...SIDECAR_DENO_FLAGS, join(REPO_ROOT, "sidecar", "main.ts")], {
+  const child = spawn(deno, [
+    "run",
+    ...SIDECAR_DENO_FLAGS,
+    join(REPO_ROOT, "sidecar", "main.ts"),
+  ], {
     cwd: REPO_ROOT,
     env,
     stdio: ["ignore", "pipe", "pipe"],
@@ -119,20 +149,32 @@ export function spawnSidecar(options: LaunchOptions): { child: ChildProcess; htt
     }
     options.onLine?.(source, line);
   });
-  child.once("exit", (code) => rejectPort(new Error(`sidecar of ${options.actor} exited with ${code} before listening`)));
+  child.once(
+    "exit",
+    (code) =>
+      rejectPort(
+        new Error(
+          `sidecar of ${options.actor} exited with ${code} before listening`,
+        ),
+      ),
+  );
   return { child, httpPort };
 }
 
 /** Starts the runtime (role actor only) and the sidecar of one actor. */
 export function launchActor(options: LaunchOptions): ActorProcesses {
-  const runtime = (options.role ?? "actor") === "actor" ? spawnRuntime(options) : undefined;
+  const runtime = (options.role ?? "actor") === "actor"
+    ? spawnRuntime(options)
+    : undefined;
   const { child: sidecar, httpPort } = spawnSidecar(options);
   return { runtime, sidecar, httpPort, sidecarExit: exitCodeOf(sidecar) };
 }
 
 /** Resolves with the exit code of a child process (null after a signal). */
 export function exitCodeOf(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  if (child.exitCode !== null || child.signalCode !== null) {
+    return Promise.resolve(child.exitCode);
+  }
   return new Promise((resolve) => child.once("exit", (code) => resolve(code)));
 }
 
@@ -158,7 +200,10 @@ export async function stopProcess(
 }
 
 /** Stops the sidecar first, so it stops taking messages, then the runtime. */
-export async function stopActor(actor: ActorProcesses, graceMs = 10_000): Promise<void> {
+export async function stopActor(
+  actor: ActorProcesses,
+  graceMs = 10_000,
+): Promise<void> {
   await stopProcess(actor.sidecar, "SIGTERM", graceMs);
   await stopProcess(actor.runtime, "SIGTERM", graceMs);
 }

@@ -9,7 +9,12 @@
 
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
-export const LOG_LEVELS: readonly LogLevel[] = ["debug", "info", "warn", "error"];
+export const LOG_LEVELS: readonly LogLevel[] = [
+  "debug",
+  "info",
+  "warn",
+  "error",
+];
 
 /** Extra keys of one log line. Values must be JSON-serialisable. */
 export type LogFields = Record<string, unknown>;
@@ -40,7 +45,13 @@ export function createLogger(options: {
   function build(base: LogFields): Logger {
     function emit(level: LogLevel, event: string, fields?: LogFields): void {
       if (LOG_LEVELS.indexOf(level) < minimum) return;
-      const line = { time: now().toISOString(), level, ...base, event, ...fields };
+      const line = {
+        time: now().toISOString(),
+        level,
+        ...base,
+        event,
+        ...fields,
+      };
       write(JSON.stringify(line, replaceErrors));
     }
     return {
@@ -57,7 +68,9 @@ export function createLogger(options: {
 /** Formats an error for the `error` key: its message, prefixed by its name unless it is a plain Error. */
 export function describeError(error: unknown): string {
   if (error instanceof Error) {
-    return error.name && error.name !== "Error" ? `${error.name}: ${error.message}` : error.message;
+    return error.name && error.name !== "Error"
+      ? `${error.name}: ${error.message}`
+      : error.message;
   }
   return String(error);
 }

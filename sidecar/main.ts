@@ -18,30 +18,59 @@ import { runSidecar } from "./sidecar.ts";
 async function main(args: string[]): Promise<number> {
   if (args[0] === "copy-runtime") {
     if (args.length !== 2) {
-      console.error(`usage: asya-sidecar copy-runtime DEST (expected one destination path, found ${args.length - 1})`);
+      console.error(
+        `usage: asya-sidecar copy-runtime DEST (expected one destination path, found ${
+          args.length - 1
+        })`,
+      );
       return 2;
     }
-    const source = Deno.env.get("ASYA_RUNTIME_SOURCE") || DEFAULT_RUNTIME_SOURCE;
+    const source = Deno.env.get("ASYA_RUNTIME_SOURCE") ||
+      DEFAULT_RUNTIME_SOURCE;
     try {
       await copyRuntime(source, args[1]);
-      console.log(JSON.stringify({ level: "info", component: "sidecar", event: "runtime_copied", source, dest: args[1] }));
+      console.log(
+        JSON.stringify({
+          level: "info",
+          component: "sidecar",
+          event: "runtime_copied",
+          source,
+          dest: args[1],
+        }),
+      );
       return 0;
     } catch (error) {
       console.error(
-        JSON.stringify({ level: "error", component: "sidecar", event: "runtime_copy_failed", source, dest: args[1], error: describeError(error) }),
+        JSON.stringify({
+          level: "error",
+          component: "sidecar",
+          event: "runtime_copy_failed",
+          source,
+          dest: args[1],
+          error: describeError(error),
+        }),
       );
       return 1;
     }
   }
   if (args.length > 0) {
-    console.error(`unknown command ${JSON.stringify(args[0])}: expected no arguments, or copy-runtime DEST`);
+    console.error(
+      `unknown command ${
+        JSON.stringify(args[0])
+      }: expected no arguments, or copy-runtime DEST`,
+    );
     return 2;
   }
 
   const config = loadConfig(Deno.env.toObject());
   if (!config.ok) {
-    const log = createLogger({ level: "error", write: (line) => console.error(line) });
-    for (const problem of config.error) log.error("config_invalid", { error: problem });
+    const log = createLogger({
+      level: "error",
+      write: (line) => console.error(line),
+    });
+    for (const problem of config.error) {
+      log.error("config_invalid", { error: problem });
+    }
     return 1;
   }
   return await runSidecar(config.value);

@@ -63,12 +63,19 @@ export function createMetrics(): Metrics {
   };
 }
 
-export function incrementLabel(map: Map<string, number>, label: string, by = 1): void {
+export function incrementLabel(
+  map: Map<string, number>,
+  label: string,
+  by = 1,
+): void {
   map.set(label, (map.get(label) ?? 0) + by);
 }
 
 /** Records one handler call that took `seconds`. */
-export function observeHandlerDuration(metrics: Metrics, seconds: number): void {
+export function observeHandlerDuration(
+  metrics: Metrics,
+  seconds: number,
+): void {
   const histogram = metrics.handlerDuration;
   HANDLER_DURATION_BUCKETS.forEach((bound, index) => {
     if (seconds <= bound) histogram.bucketCounts[index] += 1;
@@ -82,45 +89,92 @@ export function renderMetrics(metrics: Metrics, actor: string): string {
   const actorLabel = `actor="${escapeLabelValue(actor)}"`;
   const lines: string[] = [];
 
-  function single(name: string, help: string, value: number, type: "counter" | "gauge" = "counter"): void {
-    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, `${name}{${actorLabel}} ${formatNumber(value)}`);
+  function single(
+    name: string,
+    help: string,
+    value: number,
+    type: "counter" | "gauge" = "counter",
+  ): void {
+    lines.push(
+      `# HELP ${name} ${help}`,
+      `# TYPE ${name} ${type}`,
+      `${name}{${actorLabel}} ${formatNumber(value)}`,
+    );
   }
 
-  function labelled(name: string, help: string, labelName: string, values: Map<string, number>): void {
+  function labelled(
+    name: string,
+    help: string,
+    labelName: string,
+    values: Map<string, number>,
+  ): void {
     lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} counter`);
-    for (const [label, value] of [...values.entries()].sort(([a], [b]) => a.localeCompare(b))) {
-      lines.push(`${name}{${actorLabel},${labelName}="${escapeLabelValue(label)}"} ${formatNumber(value)}`);
+    for (
+      const [label, value] of [...values.entries()].sort(([a], [b]) =>
+        a.localeCompare(b)
+      )
+    ) {
+      lines.push(
+        `${name}{${actorLabel},${labelName}="${escapeLabelValue(label)}"} ${
+          formatNumber(value)
+        }`,
+      );
     }
   }
 
-  single("asya_sidecar_messages_received_total", "SQS messages received from the actor queue.", metrics.received);
+  single(
+    "asya_sidecar_messages_received_total",
+    "SQS messages received from the actor queue.",
+    metrics.received,
+  );
   single(
     "asya_sidecar_envelopes_succeeded_total",
     "Envelopes fully routed and deleted from the actor queue.",
     metrics.succeeded,
   );
-  labelled("asya_sidecar_envelopes_failed_total", "Envelopes sent to x-sump, by reason.", "reason", metrics.failed);
+  labelled(
+    "asya_sidecar_envelopes_failed_total",
+    "Envelopes sent to x-sump, by reason.",
+    "reason",
+    metrics.failed,
+  );
   labelled(
     "asya_sidecar_envelopes_routed_total",
     "Outgoing envelopes, by destination actor.",
     "destination",
     metrics.routed,
   );
-  single("asya_sidecar_envelopes_in_flight", "Envelopes being processed now.", metrics.inFlight, "gauge");
+  single(
+    "asya_sidecar_envelopes_in_flight",
+    "Envelopes being processed now.",
+    metrics.inFlight,
+    "gauge",
+  );
 
   const bytesName = "asya_sidecar_claim_check_bytes_total";
   lines.push(
     `# HELP ${bytesName} Claim-check payload bytes transferred to and from S3.`,
     `# TYPE ${bytesName} counter`,
-    `${bytesName}{${actorLabel},direction="download"} ${formatNumber(metrics.claimCheckBytesDownloaded)}`,
-    `${bytesName}{${actorLabel},direction="upload"} ${formatNumber(metrics.claimCheckBytesUploaded)}`,
+    `${bytesName}{${actorLabel},direction="download"} ${
+      formatNumber(metrics.claimCheckBytesDownloaded)
+    }`,
+    `${bytesName}{${actorLabel},direction="upload"} ${
+      formatNumber(metrics.claimCheckBytesUploaded)
+    }`,
   );
 
   const histogramName = "asya_sidecar_handler_duration_seconds";
   const histogram = metrics.handlerDuration;
-  lines.push(`# HELP ${histogramName} Duration of handler calls to the runtime.`, `# TYPE ${histogramName} histogram`);
+  lines.push(
+    `# HELP ${histogramName} Duration of handler calls to the runtime.`,
+    `# TYPE ${histogramName} histogram`,
+  );
   HANDLER_DURATION_BUCKETS.forEach((bound, index) => {
-    lines.push(`${histogramName}_bucket{${actorLabel},le="${bound}"} ${histogram.bucketCounts[index]}`);
+    lines.push(
+      `${histogramName}_bucket{${actorLabel},le="${bound}"} ${
+        histogram.bucketCounts[index]
+      }`,
+    );
   });
   lines.push(
     `${histogramName}_bucket{${actorLabel},le="+Inf"} ${histogram.count}`,
@@ -132,7 +186,10 @@ export function renderMetrics(metrics: Metrics, actor: string): string {
 }
 
 function escapeLabelValue(value: string): string {
-  return value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+  return value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(
+    /\n/g,
+    "\\n",
+  );
 }
 
 function formatNumber(value: number): string {

@@ -3,12 +3,22 @@
  * interface so the processing logic can be tested without a network.
  * The AWS SDK retries throttling and network errors (standard retry mode).
  */
-import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import {
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  S3Client,
+} from "@aws-sdk/client-s3";
 
 export interface ObjectStore {
   /** Reads a whole object; throws ObjectNotFoundError when the key does not exist. */
   get(bucket: string, key: string): Promise<Uint8Array>;
-  put(bucket: string, key: string, bytes: Uint8Array, contentType: string): Promise<void>;
+  put(
+    bucket: string,
+    key: string,
+    bytes: Uint8Array,
+    contentType: string,
+  ): Promise<void>;
   /** True when the object exists. */
   exists(bucket: string, key: string): Promise<boolean>;
 }
@@ -38,7 +48,9 @@ export function createS3ObjectStore(options: S3Options): ObjectStore {
   return {
     async get(bucket, key) {
       try {
-        const answer = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+        const answer = await client.send(
+          new GetObjectCommand({ Bucket: bucket, Key: key }),
+        );
         if (answer.Body === undefined) return new Uint8Array();
         return await answer.Body.transformToByteArray();
       } catch (error) {
@@ -48,7 +60,14 @@ export function createS3ObjectStore(options: S3Options): ObjectStore {
     },
 
     async put(bucket, key, bytes, contentType) {
-      await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: bytes, ContentType: contentType }));
+      await client.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          Body: bytes,
+          ContentType: contentType,
+        }),
+      );
     },
 
     async exists(bucket, key) {
@@ -65,6 +84,7 @@ export function createS3ObjectStore(options: S3Options): ObjectStore {
 
 function isNotFound(error: unknown): boolean {
   const name = (error as { name?: string })?.name;
-  const status = (error as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
+  const status = (error as { $metadata?: { httpStatusCode?: number } })
+    ?.$metadata?.httpStatusCode;
   return name === "NoSuchKey" || name === "NotFound" || status === 404;
 }

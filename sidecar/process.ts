@@ -9,14 +9,21 @@
  * back and, after enough receives, to reach the DLQ. Two outcomes tell the
  * caller to stop the sidecar: a handler timeout and a lost runtime.
  */
-import type { Envelope } from "../shared/envelope-types.ts";
-import { parseEnvelope, parseRuntimeFrames, serializeEnvelope } from "../shared/envelope.ts";
+import {
+  parseEnvelope,
+  parseRuntimeFrames,
+  serializeEnvelope,
+} from "../shared/envelope.ts";
 import { utf8ByteLength } from "../shared/claim-check.ts";
 import { deadlineRemainingMs } from "../shared/deadline.ts";
 import { actorQueueName, SUMP_ACTOR } from "../shared/queues.ts";
 import type { ClaimChecks } from "./claim-check.ts";
 import type { Logger } from "./log.ts";
-import { incrementLabel, type Metrics, observeHandlerDuration } from "./metrics.ts";
+import {
+  incrementLabel,
+  type Metrics,
+  observeHandlerDuration,
+} from "./metrics.ts";
 import type { QueueClient, QueueMessage } from "./queue.ts";
 import {
   expiredEnvelope,
@@ -28,7 +35,11 @@ import {
   unknownActorEnvelope,
   unparseableEnvelope,
 } from "./routing.ts";
-import { type RuntimeClient, RuntimeTimeoutError, RuntimeUnavailableError } from "./runtime-client.ts";
+import {
+  type RuntimeClient,
+  RuntimeTimeoutError,
+  RuntimeUnavailableError,
+} from "./runtime-client.ts";
 import type { EnvelopeSigner } from "./signing.ts";
 
 export interface ProcessDeps {
@@ -59,7 +70,12 @@ export type ProcessOutcome =
 
 /** Decision for one message before anything is sent. */
 type Decision =
-  | { kind: "send"; outgoing: Outgoing[]; envelopeId: string; afterwards?: "handler-timeout" }
+  | {
+    kind: "send";
+    outgoing: Outgoing[];
+    envelopeId: string;
+    afterwards?: "handler-timeout";
+  }
   | { kind: "runtime-lost"; error: RuntimeUnavailableError };
 
 export async function processMessage(
@@ -71,12 +87,22 @@ export async function processMessage(
   const decision = await decide(message, deps);
   if (decision.kind === "runtime-lost") return decision;
 
-  const log = deps.log.with({ envelope_id: decision.envelopeId, message_id: message.messageId });
+  const log = deps.log.with({
+    envelope_id: decision.envelopeId,
+    message_id: message.messageId,
+  });
   const delivered = await deliver(decision.outgoing, deps, log);
   await deps.queues.delete(sourceQueueUrl, [message.receiptHandle]);
 
-  const failures = delivered.filter((outgoing) => outgoing.envelope.status?.phase === "failed");
-  for (const failure of failures) incrementLabel(deps.metrics.failed, String(failure.envelope.status?.reason));
+  const failures = delivered.filter((outgoing) =>
+    outgoing.envelope.status?.phase === "failed"
+  );
+  for (const failure of failures) {
+    incrementLabel(
+      deps.metrics.failed,
+      String(failure.envelope.status?.reason),
+    );
+  }
   if (failures.length === 0) deps.metrics.succeeded += 1;
 
   log.info("envelope_processed", {
@@ -86,28 +112,59 @@ export async function processMessage(
     receive_count: message.receiveCount,
     duration_ms: deps.now() - started,
   });
-  return decision.afterwards === "handler-timeout" ? { kind: "handler-timeout" } : { kind: "deleted" };
+  return decision.afterwards === "handler-timeout"
+    ? { kind: "handler-timeout" }
+    : { kind: "deleted" };
 }
 
-async function decide(message: QueueMessage, deps: ProcessDeps): Promise<Decision> {
+async function decide(
+  message: QueueMessage,
+  deps: ProcessDeps,
+): Promise<Decision> {
   const { actor } = deps;
   const nowIso = () => new Date(deps.now()).toISOString();
 
   const parsed = parseEnvelope(message.body);
   if (!parsed.ok) {
-    const details = { message: parsed.error.message, field: parsed.error.field };
-    const outgoing = unparseableEnvelope(message.body, message.messageId, actor, details, nowIso());
-    deps.log.warn("envelope_invalid", { message_id: message.messageId, reason: "InvalidEnvelope", error: details.message });
-    return { kind: "send", outgoing: [outgoing], envelopeId: outgoing.envelope.id };
+    const details = {
+      message: parsed.error.message,
+      field: parsed.error.field,
+    };
+    const outgoing = unparseableEnvelope(
+      message.body,
+      message.messageId,
+      actor,
+      details,
+      nowIso(),
+    );
+    deps.log.warn("envelope_invalid", {
+      message_id: message.messageId,
+      reason: "InvalidEnvelope",
+      error: details.message,
+    });
+    return {
+      kind: "send",
+      outgoing: [outgoing],
+      envelopeId: outgoing.envelope.id,
+    };
   }
 
   const { envelope, payloadText } = parsed.value;
-  const log = deps.log.with({ envelope_id: envelope.id, message_id: message.messageId });
-  const fail = (reason: FailureReason, details: FailureDetails, afterwards?: "handler-timeout"): Decision => {
+  const log = deps.log.with({
+    envelope_id: envelope.id,
+    message_id: message.messageId,
+  });
+  const fail = (
+    reason: FailureReason,
+    details: FailureDetails,
+    afterwards?: "handler-timeout",
+  ): Decision => {
     log.warn("envelope_failed", { reason, error: details.message });
     return {
       kind: "send",
-      outgoing: [failedEnvelope(envelope, payloadText, actor, reason, details, nowIso())],
+      outgoing: [
+        failedEnvelope(envelope, payloadText, actor, reason, details, nowIso()),
+      ],
       envelopeId: envelope.id,
       afterwards,
     };
@@ -115,21 +172,37 @@ async function decide(message: QueueMessage, deps: ProcessDeps): Promise<Decisio
 
   if (deps.signer !== undefined) {
     const verified = await deps.signer.verify(envelope, payloadText);
-    if (!verified.ok) return fail("InvalidSignature", { message: verified.error.message, field: verified.error.field });
+    if (!verified.ok) {
+      return fail("InvalidSignature", {
+        message: verified.error.message,
+        field: verified.error.field,
+      });
+    }
   }
 
   if (envelope.route.curr !== actor) {
     return fail("InvalidEnvelope", {
-      message: `Invalid envelope: route.curr must be ${JSON.stringify(actor)}, the actor of this queue, ` +
+      message:
+        `Invalid envelope: route.curr must be ${
+          JSON.stringify(actor)
+        }, the actor of this queue, ` +
         `found ${JSON.stringify(envelope.route.curr)}`,
       field: "route.curr",
     });
   }
 
   const remaining = deadlineRemainingMs(envelope, deps.now());
-  if (!remaining.ok) return fail("InvalidEnvelope", { message: remaining.error.message, field: remaining.error.field });
+  if (!remaining.ok) {
+    return fail("InvalidEnvelope", {
+      message: remaining.error.message,
+      field: remaining.error.field,
+    });
+  }
   if (remaining.value <= 0) {
-    log.warn("envelope_expired", { reason: "Timeout", deadline_at: envelope.status?.deadline_at });
+    log.warn("envelope_expired", {
+      reason: "Timeout",
+      deadline_at: envelope.status?.deadline_at,
+    });
     return {
       kind: "send",
       outgoing: [expiredEnvelope(envelope, payloadText, actor, nowIso())],
@@ -141,7 +214,12 @@ async function decide(message: QueueMessage, deps: ProcessDeps): Promise<Decisio
   let resolvedText = payloadText;
   if (envelope.payload_ref !== undefined) {
     const resolved = await deps.claimChecks.resolve(envelope.payload_ref);
-    if (!resolved.ok) return fail("ClaimCheckError", { message: resolved.error, uri: envelope.payload_ref.uri });
+    if (!resolved.ok) {
+      return fail("ClaimCheckError", {
+        message: resolved.error,
+        uri: envelope.payload_ref.uri,
+      });
+    }
     resolvedText = resolved.value;
   }
   const { payload_ref: _ref, ...inline } = envelope;
@@ -149,7 +227,10 @@ async function decide(message: QueueMessage, deps: ProcessDeps): Promise<Decisio
 
   const timeoutMs = Math.max(1, Math.min(deps.actorTimeoutMs, remaining.value));
   const callStarted = deps.now();
-  log.debug("handler_called", { timeout_ms: timeoutMs, payload_bytes: utf8ByteLength(resolvedText ?? "") });
+  log.debug("handler_called", {
+    timeout_ms: timeoutMs,
+    payload_bytes: utf8ByteLength(resolvedText ?? ""),
+  });
   let response;
   try {
     response = await deps.runtime.invoke(requestBody, timeoutMs);
@@ -157,11 +238,14 @@ async function decide(message: QueueMessage, deps: ProcessDeps): Promise<Decisio
     if (error instanceof RuntimeTimeoutError) {
       observeHandlerDuration(deps.metrics, (deps.now() - callStarted) / 1000);
       return fail("Timeout", {
-        message: `handler of actor ${actor} did not finish within ${timeoutMs} ms`,
+        message:
+          `handler of actor ${actor} did not finish within ${timeoutMs} ms`,
         timeout_ms: timeoutMs,
       }, "handler-timeout");
     }
-    if (error instanceof RuntimeUnavailableError) return { kind: "runtime-lost", error };
+    if (error instanceof RuntimeUnavailableError) {
+      return { kind: "runtime-lost", error };
+    }
     throw error;
   }
   observeHandlerDuration(deps.metrics, (deps.now() - callStarted) / 1000);
@@ -169,7 +253,12 @@ async function decide(message: QueueMessage, deps: ProcessDeps): Promise<Decisio
   switch (response.status) {
     case 200: {
       const frames = parseRuntimeFrames(response.body);
-      if (!frames.ok) return fail("RuntimeError", { message: frames.error.message, field: frames.error.field });
+      if (!frames.ok) {
+        return fail("RuntimeError", {
+          message: frames.error.message,
+          field: frames.error.field,
+        });
+      }
       const routed = routeFrames(envelope, frames.value, actor, nowIso());
       if (!routed.ok) return fail("RuntimeError", routed.error);
       return { kind: "send", outgoing: routed.value, envelopeId: envelope.id };
@@ -182,12 +271,19 @@ async function decide(message: QueueMessage, deps: ProcessDeps): Promise<Decisio
         envelopeId: envelope.id,
       };
     case 400:
-      return fail("InvalidEnvelope", runtimeErrorDetails(response.body, "runtime rejected the envelope"));
+      return fail(
+        "InvalidEnvelope",
+        runtimeErrorDetails(response.body, "runtime rejected the envelope"),
+      );
     case 500:
-      return fail("ProcessingError", runtimeErrorDetails(response.body, "handler raised an exception"));
+      return fail(
+        "ProcessingError",
+        runtimeErrorDetails(response.body, "handler raised an exception"),
+      );
     default:
       return fail("RuntimeError", {
-        message: `runtime returned HTTP ${response.status}, expected 200, 204, 400 or 500`,
+        message:
+          `runtime returned HTTP ${response.status}, expected 200, 204, 400 or 500`,
         status: response.status,
       });
   }
@@ -199,7 +295,11 @@ async function decide(message: QueueMessage, deps: ProcessDeps): Promise<Decisio
  * grouped by queue. Returns what was sent. Throws when a send keeps failing
  * or the `x-sump` queue itself is missing.
  */
-export async function deliver(outgoing: Outgoing[], deps: ProcessDeps, log: Logger): Promise<Outgoing[]> {
+export async function deliver(
+  outgoing: Outgoing[],
+  deps: ProcessDeps,
+  log: Logger,
+): Promise<Outgoing[]> {
   const byQueue = new Map<string, { outgoing: Outgoing; body: string }[]>();
   const delivered: Outgoing[] = [];
 
@@ -207,11 +307,24 @@ export async function deliver(outgoing: Outgoing[], deps: ProcessDeps, log: Logg
     let queueUrl = await queueUrlOf(item.destination, deps);
     if (queueUrl === undefined) {
       const queueName = queueNameOf(item.destination, deps.namespace);
-      log.warn("envelope_failed", { reason: "UnknownActor", route_next: [item.destination], queue: queueName });
-      item = unknownActorEnvelope(item, deps.actor, queueName, new Date(deps.now()).toISOString());
+      log.warn("envelope_failed", {
+        reason: "UnknownActor",
+        route_next: [item.destination],
+        queue: queueName,
+      });
+      item = unknownActorEnvelope(
+        item,
+        deps.actor,
+        queueName,
+        new Date(deps.now()).toISOString(),
+      );
       queueUrl = await queueUrlOf(SUMP_ACTOR, deps);
       if (queueUrl === undefined) {
-        throw new Error(`queue ${queueNameOf(SUMP_ACTOR, deps.namespace)} of the x-sump end actor does not exist`);
+        throw new Error(
+          `queue ${
+            queueNameOf(SUMP_ACTOR, deps.namespace)
+          } of the x-sump end actor does not exist`,
+        );
       }
     }
 
@@ -224,7 +337,9 @@ export async function deliver(outgoing: Outgoing[], deps: ProcessDeps, log: Logg
 
   for (const [queueUrl, group] of byQueue) {
     await deps.queues.send(queueUrl, group.map((entry) => entry.body));
-    for (const entry of group) incrementLabel(deps.metrics.routed, entry.outgoing.destination);
+    for (const entry of group) {
+      incrementLabel(deps.metrics.routed, entry.outgoing.destination);
+    }
   }
   return delivered;
 }
@@ -235,22 +350,35 @@ export async function deliver(outgoing: Outgoing[], deps: ProcessDeps, log: Logg
  * so the signature covers the reference. The message has no attributes, so
  * its size is the UTF-8 size of the body.
  */
-async function serializeForQueue(item: Outgoing, deps: ProcessDeps): Promise<string> {
+async function serializeForQueue(
+  item: Outgoing,
+  deps: ProcessDeps,
+): Promise<string> {
   let envelope = item.envelope;
   let payloadText = item.payloadText;
-  if (deps.signer !== undefined) envelope = await deps.signer.sign(envelope, payloadText);
+  if (deps.signer !== undefined) {
+    envelope = await deps.signer.sign(envelope, payloadText);
+  }
 
   const body = serializeEnvelope(envelope, payloadText);
-  if (payloadText === undefined || utf8ByteLength(body) <= deps.claimCheckThresholdBytes) return body;
+  if (
+    payloadText === undefined ||
+    utf8ByteLength(body) <= deps.claimCheckThresholdBytes
+  ) return body;
 
   const ref = await deps.claimChecks.offload(payloadText);
   envelope = { ...item.envelope, payload_ref: ref };
   payloadText = undefined;
-  if (deps.signer !== undefined) envelope = await deps.signer.sign(envelope, payloadText);
+  if (deps.signer !== undefined) {
+    envelope = await deps.signer.sign(envelope, payloadText);
+  }
   return serializeEnvelope(envelope);
 }
 
-async function queueUrlOf(actor: string, deps: ProcessDeps): Promise<string | undefined> {
+async function queueUrlOf(
+  actor: string,
+  deps: ProcessDeps,
+): Promise<string | undefined> {
   const name = actorQueueName(deps.namespace, actor);
   if (!name.ok) return undefined;
   return await deps.queues.queueUrl(name.value);
@@ -265,9 +393,14 @@ function queueNameOf(actor: string, namespace: string): string {
 // never payloads, so they are parsed with JSON.parse.
 function runtimeErrorDetails(body: string, fallback: string): FailureDetails {
   try {
-    const parsed = JSON.parse(body) as { error?: unknown; details?: Record<string, unknown> };
+    const parsed = JSON.parse(body) as {
+      error?: unknown;
+      details?: Record<string, unknown>;
+    };
     const details = parsed.details ?? {};
-    const message = typeof details.message === "string" ? details.message : fallback;
+    const message = typeof details.message === "string"
+      ? details.message
+      : fallback;
     return { ...details, message, error: parsed.error };
   } catch {
     return { message: `${fallback}; the runtime's response is not JSON` };

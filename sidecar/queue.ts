@@ -33,23 +33,39 @@ export interface QueueClient {
   /** Long-polls up to `max` messages (1 to 10); returns [] when `signal` aborts. */
   receive(
     queueUrl: string,
-    options: { max: number; waitSeconds: number; visibilitySeconds: number; signal?: AbortSignal },
+    options: {
+      max: number;
+      waitSeconds: number;
+      visibilitySeconds: number;
+      signal?: AbortSignal;
+    },
   ): Promise<QueueMessage[]>;
   /** Sends every body; throws BatchEntryError when some still fail after retries. */
   send(queueUrl: string, bodies: string[]): Promise<void>;
   /** Deletes messages by receipt handle; throws BatchEntryError when some still fail after retries. */
   delete(queueUrl: string, receiptHandles: string[]): Promise<void>;
   /** Sets the visibility timeout of messages; throws BatchEntryError when some still fail after retries. */
-  changeVisibility(queueUrl: string, receiptHandles: string[], seconds: number): Promise<void>;
+  changeVisibility(
+    queueUrl: string,
+    receiptHandles: string[],
+    seconds: number,
+  ): Promise<void>;
 }
 
 /** Some entries of a batch call failed even after retries. */
 export class BatchEntryError extends Error {
   override name = "BatchEntryError";
-  constructor(readonly operation: string, readonly failures: Array<{ code: string; message: string }>) {
+  constructor(
+    readonly operation: string,
+    readonly failures: Array<{ code: string; message: string }>,
+  ) {
     super(
-      `${operation} failed for ${failures.length} entr${failures.length === 1 ? "y" : "ies"}: ` +
-        failures.slice(0, 3).map((failure) => `${failure.code} (${failure.message})`).join(", "),
+      `${operation} failed for ${failures.length} entr${
+        failures.length === 1 ? "y" : "ies"
+      }: ` +
+        failures.slice(0, 3).map((failure) =>
+          `${failure.code} (${failure.message})`
+        ).join(", "),
     );
   }
 }
@@ -85,7 +101,9 @@ export function createSqsQueueClient(options: SqsOptions): QueueClient {
       const cached = urls.get(name);
       if (cached !== undefined) return cached;
       try {
-        const answer = await client.send(new GetQueueUrlCommand({ QueueName: name }));
+        const answer = await client.send(
+          new GetQueueUrlCommand({ QueueName: name }),
+        );
         if (answer.QueueUrl === undefined) return undefined;
         urls.set(name, answer.QueueUrl);
         return answer.QueueUrl;
@@ -111,7 +129,9 @@ export function createSqsQueueClient(options: SqsOptions): QueueClient {
           messageId: message.MessageId ?? "",
           receiptHandle: message.ReceiptHandle ?? "",
           body: message.Body ?? "",
-          receiveCount: Number(message.Attributes?.ApproximateReceiveCount ?? "1"),
+          receiveCount: Number(
+            message.Attributes?.ApproximateReceiveCount ?? "1",
+          ),
         }));
       } catch (error) {
         if (signal?.aborted) return [];
@@ -125,7 +145,10 @@ export function createSqsQueueClient(options: SqsOptions): QueueClient {
           const answer = await client.send(
             new SendMessageBatchCommand({
               QueueUrl: queueUrl,
-              Entries: entries.map(({ id, value }) => ({ Id: id, MessageBody: value })),
+              Entries: entries.map(({ id, value }) => ({
+                Id: id,
+                MessageBody: value,
+              })),
             }),
           );
           return answer.Failed ?? [];
@@ -139,7 +162,10 @@ export function createSqsQueueClient(options: SqsOptions): QueueClient {
           const answer = await client.send(
             new DeleteMessageBatchCommand({
               QueueUrl: queueUrl,
-              Entries: entries.map(({ id, value }) => ({ Id: id, ReceiptHandle: value })),
+              Entries: entries.map(({ id, value }) => ({
+                Id: id,
+                ReceiptHandle: value,
+              })),
             }),
           );
           return answer.Failed ?? [];
@@ -159,15 +185,23 @@ export function createSqsQueueClient(options: SqsOptions): QueueClient {
         return;
       }
       for (const batch of chunk(receiptHandles, MAX_BATCH_ENTRIES)) {
-        await runBatch("ChangeMessageVisibilityBatch", batch, async (entries) => {
-          const answer = await client.send(
-            new ChangeMessageVisibilityBatchCommand({
-              QueueUrl: queueUrl,
-              Entries: entries.map(({ id, value }) => ({ Id: id, ReceiptHandle: value, VisibilityTimeout: seconds })),
-            }),
-          );
-          return answer.Failed ?? [];
-        });
+        await runBatch(
+          "ChangeMessageVisibilityBatch",
+          batch,
+          async (entries) => {
+            const answer = await client.send(
+              new ChangeMessageVisibilityBatchCommand({
+                QueueUrl: queueUrl,
+                Entries: entries.map(({ id, value }) => ({
+                  Id: id,
+                  ReceiptHandle: value,
+                  VisibilityTimeout: seconds,
+                })),
+              }),
+            );
+            return answer.Failed ?? [];
+          },
+        );
       }
     },
   };
@@ -188,36 +222,52 @@ interface FailedEntry {
 export async function runBatch(
   operation: string,
   values: string[],
-  call: (entries: Array<{ id: string; value: string }>) => Promise<FailedEntry[]>,
+  call: (
+    entries: Array<{ id: string; value: string }>,
+  ) => Promise<FailedEntry[]>,
   wait: (ms: number) => Promise<void> = sleep,
 ): Promise<void> {
   let pending = values.map((value, index) => ({ id: String(index), value }));
   let lastFailures: FailedEntry[] = [];
 
-  for (let attempt = 0; attempt < ENTRY_RETRY_ATTEMPTS && pending.length > 0; attempt++) {
+  for (
+    let attempt = 0;
+    attempt < ENTRY_RETRY_ATTEMPTS && pending.length > 0;
+    attempt++
+  ) {
     if (attempt > 0) await wait(ENTRY_RETRY_BASE_MS * 2 ** (attempt - 1));
     const failed = await call(pending);
     if (failed.length === 0) return;
 
     const senderFaults = failed.filter((entry) => entry.SenderFault === true);
-    if (senderFaults.length > 0) throw new BatchEntryError(operation, senderFaults.map(describeFailure));
+    if (senderFaults.length > 0) {
+      throw new BatchEntryError(operation, senderFaults.map(describeFailure));
+    }
 
     const failedIds = new Set(failed.map((entry) => entry.Id));
     pending = pending.filter((entry) => failedIds.has(entry.id));
     lastFailures = failed;
   }
-  if (pending.length > 0) throw new BatchEntryError(operation, lastFailures.map(describeFailure));
+  if (pending.length > 0) {
+    throw new BatchEntryError(operation, lastFailures.map(describeFailure));
+  }
 }
 
 /** Splits bodies into SendMessageBatch calls of at most 10 entries and MAX_BATCH_BYTES UTF-8 bytes. */
-export function packSendBatches(bodies: string[], maxBytes = MAX_BATCH_BYTES): string[][] {
+export function packSendBatches(
+  bodies: string[],
+  maxBytes = MAX_BATCH_BYTES,
+): string[][] {
   const encoder = new TextEncoder();
   const batches: string[][] = [];
   let current: string[] = [];
   let currentBytes = 0;
   for (const body of bodies) {
     const size = encoder.encode(body).byteLength;
-    if (current.length > 0 && (current.length === MAX_BATCH_ENTRIES || currentBytes + size > maxBytes)) {
+    if (
+      current.length > 0 &&
+      (current.length === MAX_BATCH_ENTRIES || currentBytes + size > maxBytes)
+    ) {
       batches.push(current);
       current = [];
       currentBytes = 0;
@@ -231,18 +281,26 @@ export function packSendBatches(bodies: string[], maxBytes = MAX_BATCH_BYTES): s
 
 function chunk<T>(values: T[], size: number): T[][] {
   const chunks: T[][] = [];
-  for (let index = 0; index < values.length; index += size) chunks.push(values.slice(index, index + size));
+  for (let index = 0; index < values.length; index += size) {
+    chunks.push(values.slice(index, index + size));
+  }
   return chunks;
 }
 
-function describeFailure(entry: FailedEntry): { code: string; message: string } {
-  return { code: entry.Code ?? "Unknown", message: entry.Message ?? "no message" };
+function describeFailure(
+  entry: FailedEntry,
+): { code: string; message: string } {
+  return {
+    code: entry.Code ?? "Unknown",
+    message: entry.Message ?? "no message",
+  };
 }
 
 function isQueueMissing(error: unknown): boolean {
   const name = (error as { name?: string; Code?: string })?.name ?? "";
   const code = (error as { Code?: string })?.Code ?? "";
   return [name, code].some((value) =>
-    value === "QueueDoesNotExist" || value === "AWS.SimpleQueueService.NonExistentQueue"
+    value === "QueueDoesNotExist" ||
+    value === "AWS.SimpleQueueService.NonExistentQueue"
   );
 }

@@ -3,7 +3,11 @@
  * each outgoing envelope and what its id, route and status are. No I/O
  * here; process.ts sends what these functions return.
  */
-import type { Envelope, EnvelopeStatus, Frame } from "../shared/envelope-types.ts";
+import type {
+  Envelope,
+  EnvelopeStatus,
+  Frame,
+} from "../shared/envelope-types.ts";
 import { SINK_ACTOR, SUMP_ACTOR } from "../shared/queues.ts";
 import { err, ok, type Result } from "../shared/result.ts";
 import { checkShiftedRoute, fanOutId } from "../shared/route.ts";
@@ -57,7 +61,13 @@ export function routeFrames(
   const outgoing: Outgoing[] = [];
   for (const [index, frame] of frames.entries()) {
     const checked = checkShiftedRoute(envelope.route, frame.route);
-    if (!checked.ok) return err({ message: checked.error.message, field: checked.error.field, frame: index });
+    if (!checked.ok) {
+      return err({
+        message: checked.error.message,
+        field: checked.error.field,
+        frame: index,
+      });
+    }
 
     const destination = destinationOf(frame.route);
     const next: Envelope = {
@@ -70,9 +80,15 @@ export function routeFrames(
         updated_at: nowIso,
       }),
     };
-    if (index === 0 && envelope.parent_id !== undefined) next.parent_id = envelope.parent_id;
+    if (index === 0 && envelope.parent_id !== undefined) {
+      next.parent_id = envelope.parent_id;
+    }
     if (next.headers === undefined) delete next.headers;
-    outgoing.push({ destination, envelope: next, payloadText: frame.payloadText });
+    outgoing.push({
+      destination,
+      envelope: next,
+      payloadText: frame.payloadText,
+    });
   }
   return ok(outgoing);
 }
@@ -94,7 +110,14 @@ export function failedEnvelope(
     destination: SUMP_ACTOR,
     envelope: {
       ...envelope,
-      status: { ...envelope.status, phase: "failed", reason, error: details, actor, updated_at: nowIso },
+      status: {
+        ...envelope.status,
+        phase: "failed",
+        reason,
+        error: details,
+        actor,
+        updated_at: nowIso,
+      },
     },
     payloadText,
   };
@@ -113,7 +136,8 @@ export function expiredEnvelope(
 ): Outgoing {
   const deadline = String(envelope.status?.deadline_at);
   const failed = failedEnvelope(envelope, payloadText, actor, "Timeout", {
-    message: `deadline ${deadline} passed before actor ${actor} called its handler`,
+    message:
+      `deadline ${deadline} passed before actor ${actor} called its handler`,
   }, nowIso);
   return { ...failed, destination: SINK_ACTOR };
 }
@@ -135,19 +159,38 @@ export function unparseableEnvelope(
     envelope: {
       id: idOfBody(body) ?? messageId,
       route: { prev: [], curr: SUMP_ACTOR, next: [] },
-      status: { phase: "failed", reason: "InvalidEnvelope", error: details, actor, updated_at: nowIso },
+      status: {
+        phase: "failed",
+        reason: "InvalidEnvelope",
+        error: details,
+        actor,
+        updated_at: nowIso,
+      },
     },
     payloadText: JSON.stringify(body),
   };
 }
 
 /** Redirects an outgoing envelope whose destination queue does not exist to `x-sump`. */
-export function unknownActorEnvelope(outgoing: Outgoing, actor: string, queueName: string, nowIso: string): Outgoing {
-  return failedEnvelope(outgoing.envelope, outgoing.payloadText, actor, "UnknownActor", {
-    message: `actor "${outgoing.destination}" has no queue: ${queueName} does not exist`,
-    actor: outgoing.destination,
-    queue: queueName,
-  }, nowIso);
+export function unknownActorEnvelope(
+  outgoing: Outgoing,
+  actor: string,
+  queueName: string,
+  nowIso: string,
+): Outgoing {
+  return failedEnvelope(
+    outgoing.envelope,
+    outgoing.payloadText,
+    actor,
+    "UnknownActor",
+    {
+      message:
+        `actor "${outgoing.destination}" has no queue: ${queueName} does not exist`,
+      actor: outgoing.destination,
+      queue: queueName,
+    },
+    nowIso,
+  );
 }
 
 function nextStatus(
@@ -169,7 +212,9 @@ function nextStatus(
 function idOfBody(body: string): string | undefined {
   try {
     const value = JSON.parse(body) as { id?: unknown };
-    if (typeof value?.id === "string" && value.id !== "" && value.id.length <= 256) return value.id;
+    if (
+      typeof value?.id === "string" && value.id !== "" && value.id.length <= 256
+    ) return value.id;
   } catch {
     // Not JSON at all: the SQS message id names it.
   }

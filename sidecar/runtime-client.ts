@@ -50,10 +50,17 @@ export function createRuntimeClient(socketDir: string): RuntimeClient {
 
   return {
     socketPath,
-    invoke: (body, timeoutMs) => call(socketPath, "POST", "/invoke", body, timeoutMs),
+    invoke: (body, timeoutMs) =>
+      call(socketPath, "POST", "/invoke", body, timeoutMs),
     async healthy(timeoutMs) {
       try {
-        const response = await call(socketPath, "GET", "/healthz", undefined, timeoutMs);
+        const response = await call(
+          socketPath,
+          "GET",
+          "/healthz",
+          undefined,
+          timeoutMs,
+        );
         return response.status === 200;
       } catch {
         return false;
@@ -88,23 +95,42 @@ function call(
         headers: {
           host: "asya-runtime",
           connection: "close",
-          ...(bytes === undefined
-            ? {}
-            : { "content-type": "application/json", "content-length": String(bytes.byteLength) }),
+          ...(bytes === undefined ? {} : {
+            "content-type": "application/json",
+            "content-length": String(bytes.byteLength),
+          }),
         },
       },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (chunk: Buffer) => chunks.push(chunk));
         res.on("end", () => {
-          finish(() => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
+          finish(() =>
+            resolve({
+              status: res.statusCode ?? 0,
+              body: Buffer.concat(chunks).toString("utf8"),
+            })
+          );
         });
         res.on("error", (error: NodeJS.ErrnoException) => {
-          finish(() => reject(new RuntimeUnavailableError(`runtime response failed: ${error.message}`, error.code)));
+          finish(() =>
+            reject(
+              new RuntimeUnavailableError(
+                `runtime response failed: ${error.message}`,
+                error.code,
+              ),
+            )
+          );
         });
         // A connection closed before the whole body arrived also counts as the runtime going away.
         res.on("aborted", () => {
-          finish(() => reject(new RuntimeUnavailableError("runtime closed the connection mid-response")));
+          finish(() =>
+            reject(
+              new RuntimeUnavailableError(
+                "runtime closed the connection mid-response",
+              ),
+            )
+          );
         });
       },
     );
@@ -116,7 +142,12 @@ function call(
 
     req.on("error", (error: NodeJS.ErrnoException) => {
       finish(() =>
-        reject(new RuntimeUnavailableError(`runtime at ${socketPath} is unreachable: ${error.message}`, error.code))
+        reject(
+          new RuntimeUnavailableError(
+            `runtime at ${socketPath} is unreachable: ${error.message}`,
+            error.code,
+          ),
+        )
       );
     });
     if (bytes !== undefined) req.write(bytes);

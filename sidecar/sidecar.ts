@@ -13,8 +13,16 @@ import { createMetrics } from "./metrics.ts";
 import { createS3ObjectStore } from "./object-store.ts";
 import { processMessage } from "./process.ts";
 import { createSqsQueueClient, type QueueClient } from "./queue.ts";
-import { createRuntimeClient, sleep, waitForRuntime } from "./runtime-client.ts";
-import { createEnvelopeSigner, type EnvelopeSigner, readSigningKey } from "./signing.ts";
+import {
+  createRuntimeClient,
+  sleep,
+  waitForRuntime,
+} from "./runtime-client.ts";
+import {
+  createEnvelopeSigner,
+  type EnvelopeSigner,
+  readSigningKey,
+} from "./signing.ts";
 
 /** Exit code when the runtime went away during a call. */
 export const EXIT_RUNTIME_LOST = 3;
@@ -25,12 +33,18 @@ const RUNTIME_CHECK_INTERVAL_MS = 5_000;
 const QUEUE_LOOKUP_MAX_BACKOFF_MS = 10_000;
 
 export async function runSidecar(config: SidecarConfig): Promise<number> {
-  const log = createLogger({ level: config.logLevel, base: { actor: config.actorName } });
+  const log = createLogger({
+    level: config.logLevel,
+    base: { actor: config.actorName },
+  });
 
   let signer: EnvelopeSigner | undefined;
   if (config.signingKeyFile !== undefined) {
     try {
-      signer = createEnvelopeSigner(await readSigningKey(config.signingKeyFile), config.signingKeyId);
+      signer = createEnvelopeSigner(
+        await readSigningKey(config.signingKeyFile),
+        config.signingKeyId,
+      );
     } catch (error) {
       log.error("config_invalid", { error: describeError(error) });
       return 1;
@@ -38,12 +52,20 @@ export async function runSidecar(config: SidecarConfig): Promise<number> {
   }
   const metrics = createMetrics();
   const stopSignal = new AbortController();
-  const state = { runtimeReady: config.role !== "actor", queueReady: false, draining: false };
+  const state = {
+    runtimeReady: config.role !== "actor",
+    queueReady: false,
+    draining: false,
+  };
 
   const readiness = (): Readiness => {
     if (state.draining) return { ready: false, reason: "draining" };
-    if (!state.runtimeReady) return { ready: false, reason: "runtime unreachable" };
-    if (!state.queueReady) return { ready: false, reason: "queue not found yet" };
+    if (!state.runtimeReady) {
+      return { ready: false, reason: "runtime unreachable" };
+    }
+    if (!state.queueReady) {
+      return { ready: false, reason: "queue not found yet" };
+    }
     return { ready: true };
   };
   let server: Deno.HttpServer;
@@ -51,7 +73,8 @@ export async function runSidecar(config: SidecarConfig): Promise<number> {
     server = Deno.serve({
       hostname: config.httpHost,
       port: config.httpPort,
-      onListen: ({ port }) => log.info("http_listening", { host: config.httpHost, port }),
+      onListen: ({ port }) =>
+        log.info("http_listening", { host: config.httpHost, port }),
     }, createHttpHandler({ actor: config.actorName, metrics, readiness }));
   } catch (error) {
     log.error("http_listen_failed", {
@@ -77,9 +100,20 @@ export async function runSidecar(config: SidecarConfig): Promise<number> {
     return [signal, listener] as const;
   });
 
-  const queues = createSqsQueueClient({ region: config.awsRegion, endpoint: config.sqsEndpoint });
-  const store = createS3ObjectStore({ region: config.awsRegion, endpoint: config.s3Endpoint });
-  const claimChecks = createClaimChecks({ store, bucket: config.s3Bucket, prefix: config.s3Prefix, metrics });
+  const queues = createSqsQueueClient({
+    region: config.awsRegion,
+    endpoint: config.sqsEndpoint,
+  });
+  const store = createS3ObjectStore({
+    region: config.awsRegion,
+    endpoint: config.s3Endpoint,
+  });
+  const claimChecks = createClaimChecks({
+    store,
+    bucket: config.s3Bucket,
+    prefix: config.s3Prefix,
+    metrics,
+  });
   const runtime = createRuntimeClient(config.socketDir);
   log.info("sidecar_starting", {
     role: config.role,
@@ -94,9 +128,16 @@ export async function runSidecar(config: SidecarConfig): Promise<number> {
   let monitor: ReturnType<typeof setInterval> | undefined;
   try {
     if (config.role === "actor") {
-      const ready = await waitForRuntime(runtime, stopSignal.signal, (waitedMs) => {
-        log.info("runtime_waiting", { waited_ms: waitedMs, socket: runtime.socketPath });
-      });
+      const ready = await waitForRuntime(
+        runtime,
+        stopSignal.signal,
+        (waitedMs) => {
+          log.info("runtime_waiting", {
+            waited_ms: waitedMs,
+            socket: runtime.socketPath,
+          });
+        },
+      );
       if (!ready) return 0;
       state.runtimeReady = true;
       log.info("runtime_ready", { socket: runtime.socketPath });
@@ -104,19 +145,28 @@ export async function runSidecar(config: SidecarConfig): Promise<number> {
       // Readiness follows the runtime between calls too; a failed call stops the sidecar anyway.
       monitor = setInterval(async () => {
         const healthy = await runtime.healthy(2_000);
-        if (healthy !== state.runtimeReady) log.warn("runtime_health_changed", { healthy });
+        if (healthy !== state.runtimeReady) {
+          log.warn("runtime_health_changed", { healthy });
+        }
         state.runtimeReady = healthy;
       }, RUNTIME_CHECK_INTERVAL_MS);
     }
 
     const queueName = actorQueueName(config.namespace, config.actorName);
     if (!queueName.ok) throw new Error(queueName.error.message);
-    const queueUrl = await findQueue(queues, queueName.value, stopSignal.signal, log);
+    const queueUrl = await findQueue(
+      queues,
+      queueName.value,
+      stopSignal.signal,
+      log,
+    );
     if (queueUrl === undefined) return 0;
     state.queueReady = true;
 
     const now = () => Date.now();
-    let handle: (message: Parameters<typeof processMessage>[0]) => Promise<HandleResult>;
+    let handle: (
+      message: Parameters<typeof processMessage>[0],
+    ) => Promise<HandleResult>;
     if (config.role === "actor") {
       const deps = {
         actor: config.actorName,
@@ -135,13 +185,24 @@ export async function runSidecar(config: SidecarConfig): Promise<number> {
         const outcome = await processMessage(message, queueUrl, deps);
         if (outcome.kind === "runtime-lost") {
           state.runtimeReady = false;
-          log.error("runtime_lost", { message_id: message.messageId, error: outcome.error.message });
-          return { kind: "stop", exitCode: EXIT_RUNTIME_LOST, releaseThis: true };
+          log.error("runtime_lost", {
+            message_id: message.messageId,
+            error: outcome.error.message,
+          });
+          return {
+            kind: "stop",
+            exitCode: EXIT_RUNTIME_LOST,
+            releaseThis: true,
+          };
         }
         if (outcome.kind === "handler-timeout") {
           state.runtimeReady = false;
           log.error("handler_timeout_exit", { message_id: message.messageId });
-          return { kind: "stop", exitCode: EXIT_HANDLER_TIMEOUT, releaseThis: false };
+          return {
+            kind: "stop",
+            exitCode: EXIT_HANDLER_TIMEOUT,
+            releaseThis: false,
+          };
         }
         return { kind: "continue" };
       };
@@ -184,7 +245,9 @@ export async function runSidecar(config: SidecarConfig): Promise<number> {
     exitCode = 1;
   } finally {
     if (monitor !== undefined) clearInterval(monitor);
-    for (const [signal, listener] of listeners) Deno.removeSignalListener(signal, listener);
+    for (const [signal, listener] of listeners) {
+      Deno.removeSignalListener(signal, listener);
+    }
     await server.shutdown();
     log.info("sidecar_stopped", { exit_code: exitCode });
   }
@@ -208,9 +271,16 @@ async function findQueue(
       if (url !== undefined) return url;
       log.warn("queue_missing", { queue: queueName, attempt });
     } catch (error) {
-      log.warn("queue_lookup_failed", { queue: queueName, attempt, error: describeError(error) });
+      log.warn("queue_lookup_failed", {
+        queue: queueName,
+        attempt,
+        error: describeError(error),
+      });
     }
-    await sleep(Math.min(QUEUE_LOOKUP_MAX_BACKOFF_MS, 250 * 2 ** Math.min(attempt, 10)), signal);
+    await sleep(
+      Math.min(QUEUE_LOOKUP_MAX_BACKOFF_MS, 250 * 2 ** Math.min(attempt, 10)),
+      signal,
+    );
   }
   return undefined;
 }

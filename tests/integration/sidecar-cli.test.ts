@@ -7,11 +7,23 @@ import { REPO_ROOT, SIDECAR_DENO_FLAGS } from "../../sidecar/launch.ts";
 const DENO = join(REPO_ROOT, "node_modules", ".bin", "deno");
 
 /** Runs the sidecar entry with `args` and `env`; kills it after 30 s. */
-function runSidecar(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runSidecar(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(DENO, ["run", ...SIDECAR_DENO_FLAGS, "sidecar/main.ts", ...args], {
+    const child = spawn(DENO, [
+      "run",
+      ...SIDECAR_DENO_FLAGS,
+      "sidecar/main.ts",
+      ...args,
+    ], {
       cwd: REPO_ROOT,
-      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/tmp", ...env },
+      env: {
+        PATH: process.env.PATH ?? "/usr/bin:/bin",
+        HOME: process.env.HOME ?? "/tmp",
+        ...env,
+      },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";
@@ -41,14 +53,18 @@ describe("sidecar command line", () => {
   it("copies the runtime for the init container", async () => {
     const dest = join(dir, "opt", "asya_runtime.py");
     const source = join(REPO_ROOT, "pyworker", "asya_runtime.py");
-    const result = await runSidecar(["copy-runtime", dest], { ASYA_RUNTIME_SOURCE: source });
+    const result = await runSidecar(["copy-runtime", dest], {
+      ASYA_RUNTIME_SOURCE: source,
+    });
     expect(result.code).toBe(0);
     expect(await readFile(dest, "utf8")).toBe(await readFile(source, "utf8"));
     expect((await stat(dest)).mode & 0o777).toBe(0o644);
   });
 
   it("fails copy-runtime when the source is missing", async () => {
-    const result = await runSidecar(["copy-runtime", join(dir, "x.py")], { ASYA_RUNTIME_SOURCE: join(dir, "missing.py") });
+    const result = await runSidecar(["copy-runtime", join(dir, "x.py")], {
+      ASYA_RUNTIME_SOURCE: join(dir, "missing.py"),
+    });
     expect(result.code).toBe(1);
     expect(JSON.parse(result.stderr.trim()).event).toBe("runtime_copy_failed");
   });
@@ -56,7 +72,9 @@ describe("sidecar command line", () => {
   it("rejects an unknown command", async () => {
     const result = await runSidecar(["serve"], {});
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain('unknown command "serve": expected no arguments, or copy-runtime DEST');
+    expect(result.stderr).toContain(
+      'unknown command "serve": expected no arguments, or copy-runtime DEST',
+    );
   });
 
   it("stops at startup with one line per bad setting", async () => {
@@ -66,12 +84,18 @@ describe("sidecar command line", () => {
       ASYA_CONCURRENCY: "many",
     });
     expect(result.code).toBe(1);
-    const lines = result.stderr.trim().split("\n").map((line) => JSON.parse(line));
+    const lines = result.stderr.trim().split("\n").map((line) =>
+      JSON.parse(line)
+    );
     expect(lines.map((line) => line.error)).toEqual([
       "missing ASYA_S3_BUCKET: expected the S3 bucket for claim checks and end-actor results",
       'invalid ASYA_CONCURRENCY: expected a whole number from 1 to 1000 (envelopes in flight), found "many"',
     ]);
-    expect(lines.every((line) => line.event === "config_invalid" && line.level === "error")).toBe(true);
+    expect(
+      lines.every((line) =>
+        line.event === "config_invalid" && line.level === "error"
+      ),
+    ).toBe(true);
   });
 });
 
@@ -79,7 +103,9 @@ describe("sidecar startup", () => {
   it("stops when the HTTP port is taken", async () => {
     const { createServer } = await import("node:net");
     const blocker = createServer();
-    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+    await new Promise<void>((resolve) =>
+      blocker.listen(0, "127.0.0.1", resolve)
+    );
     const port = (blocker.address() as { port: number }).port;
     try {
       const result = await runSidecar([], {

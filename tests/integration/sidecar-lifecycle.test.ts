@@ -23,7 +23,10 @@ describe("sidecar lifecycle", () => {
       handler: "sidecar_handlers.sleep_then_echo",
       sidecarEnv: { ASYA_RESILIENCY_ACTOR_TIMEOUT: "1s" },
     });
-    await mesh.send("slow", envelopeBody("timeout-1", { curr: "slow" }, '{"seconds":4}'));
+    await mesh.send(
+      "slow",
+      envelopeBody("timeout-1", { curr: "slow" }, '{"seconds":4}'),
+    );
 
     const stored = JSON.parse(await mesh.waitForStored("errors", "timeout-1"));
     expect(stored.status.reason).toBe("Timeout");
@@ -35,37 +38,77 @@ describe("sidecar lifecycle", () => {
   });
 
   it("finishes the call in flight on SIGTERM and exits 0", async () => {
-    const slow = await mesh.startActor({ actor: "slow", handler: "sidecar_handlers.sleep_then_echo" });
-    await mesh.send("slow", envelopeBody("drain-1", { curr: "slow" }, '{"seconds":3}'));
-    await poll("the handler call", 20_000, async () =>
-      slow.lines.some((line) => line.includes('"handler_called"')) ? true : undefined);
+    const slow = await mesh.startActor({
+      actor: "slow",
+      handler: "sidecar_handlers.sleep_then_echo",
+    });
+    await mesh.send(
+      "slow",
+      envelopeBody("drain-1", { curr: "slow" }, '{"seconds":3}'),
+    );
+    await poll(
+      "the handler call",
+      20_000,
+      () =>
+        Promise.resolve(
+          slow.lines.some((line) => line.includes('"handler_called"'))
+            ? true
+            : undefined,
+        ),
+    );
 
     slow.processes.sidecar.kill("SIGTERM");
     // Sent after SIGTERM: the draining sidecar must leave it in the queue.
-    await mesh.send("slow", envelopeBody("drain-2", { curr: "slow" }, '{"seconds":0}'));
+    await mesh.send(
+      "slow",
+      envelopeBody("drain-2", { curr: "slow" }, '{"seconds":0}'),
+    );
 
     expect(await slow.processes.sidecarExit).toBe(0);
     const stored = JSON.parse(await mesh.waitForStored("results", "drain-1"));
     expect(stored.payload).toEqual({ seconds: 3 });
-    expect(slow.lines.some((line) => line.includes('"drain_finished"'))).toBe(true);
+    expect(slow.lines.some((line) => line.includes('"drain_finished"'))).toBe(
+      true,
+    );
     expect(await mesh.queueDepth("slow")).toBe(1);
   });
 
   it("loses no envelope when the runtime is killed mid-call", async () => {
-    let slow = await mesh.startActor({ actor: "slow", handler: "sidecar_handlers.sleep_then_echo" });
+    let slow = await mesh.startActor({
+      actor: "slow",
+      handler: "sidecar_handlers.sleep_then_echo",
+    });
     const ids = Array.from({ length: 12 }, (_, index) => `kill-${index}`);
-    for (const id of ids) await mesh.send("slow", envelopeBody(id, { curr: "slow" }, '{"seconds":0.3}'));
+    for (const id of ids) {
+      await mesh.send(
+        "slow",
+        envelopeBody(id, { curr: "slow" }, '{"seconds":0.3}'),
+      );
+    }
 
     // Kill during a call, after a few envelopes are through.
-    await poll("three results", 30_000, async () =>
-      (await mesh.storedKeys("results")).length >= 3 ? true : undefined);
-    const calls = slow.lines.filter((line) => line.includes('"handler_called"')).length;
-    await poll("the next handler call", 10_000, async () =>
-      slow.lines.filter((line) => line.includes('"handler_called"')).length > calls ? true : undefined);
+    await poll(
+      "three results",
+      30_000,
+      async () =>
+        (await mesh.storedKeys("results")).length >= 3 ? true : undefined,
+    );
+    const calls = slow.lines.filter((line) =>
+      line.includes('"handler_called"')
+    ).length;
+    await poll("the next handler call", 10_000, () =>
+      Promise.resolve(
+        slow.lines.filter((line) => line.includes('"handler_called"')).length >
+            calls
+          ? true
+          : undefined,
+      ));
     slow.processes.runtime!.kill("SIGKILL");
 
     expect(await slow.processes.sidecarExit).toBe(3);
-    expect(slow.lines.some((line) => line.includes('"runtime_lost"'))).toBe(true);
+    expect(slow.lines.some((line) => line.includes('"runtime_lost"'))).toBe(
+      true,
+    );
     expect(await exitCodeOf(slow.processes.runtime!)).toBeNull();
 
     // Restart both, as Kubernetes restarts the pod's containers.
@@ -78,7 +121,9 @@ describe("sidecar lifecycle", () => {
 
     const { results, errors } = await mesh.waitForCount(ids.length, 60_000);
     expect(errors).toEqual([]);
-    expect(results).toEqual(ids.map((id) => `results/life/${id}.json`).sort());
+    expect(results).toEqual(
+      ids.map((id) => `results/life/${id}.json`).sort(),
+    );
     expect(await mesh.queueDepth("slow")).toBe(0);
   }, 120_000);
 });

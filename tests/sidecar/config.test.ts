@@ -1,7 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../sidecar/config.ts";
 
-const base = { ASYA_ACTOR_NAME: "summarize", ASYA_NAMESPACE: "default", ASYA_S3_BUCKET: "asya-data" };
+const base = {
+  ASYA_ACTOR_NAME: "summarize",
+  ASYA_NAMESPACE: "default",
+  ASYA_S3_BUCKET: "asya-data",
+};
 
 function problemsOf(env: Record<string, string | undefined>): string[] {
   const result = loadConfig(env);
@@ -70,11 +74,19 @@ describe("loadConfig", () => {
   });
 
   it("names end actors by role", () => {
-    const sink = loadConfig({ ASYA_ROLE: "sink", ASYA_NAMESPACE: "ns", ASYA_S3_BUCKET: "asya-data" });
+    const sink = loadConfig({
+      ASYA_ROLE: "sink",
+      ASYA_NAMESPACE: "ns",
+      ASYA_S3_BUCKET: "asya-data",
+    });
     expect(sink.ok).toBe(true);
     if (sink.ok) expect(sink.value.actorName).toBe("x-sink");
 
-    const sump = loadConfig({ ASYA_ROLE: "sump", ASYA_NAMESPACE: "ns", ASYA_S3_BUCKET: "asya-data" });
+    const sump = loadConfig({
+      ASYA_ROLE: "sump",
+      ASYA_NAMESPACE: "ns",
+      ASYA_S3_BUCKET: "asya-data",
+    });
     expect(sump.ok).toBe(true);
     if (sump.ok) expect(sump.value.actorName).toBe("x-sump");
   });
@@ -88,23 +100,83 @@ describe("loadConfig", () => {
   });
 
   const invalidCases: Array<[string, string, RegExp]> = [
-    ["ASYA_ROLE", "worker", /^invalid ASYA_ROLE: expected actor, sink or sump, found "worker"$/],
-    ["ASYA_CONCURRENCY", "0", /^invalid ASYA_CONCURRENCY: expected a whole number from 1 to 1000 .*found "0"$/],
+    [
+      "ASYA_ROLE",
+      "worker",
+      /^invalid ASYA_ROLE: expected actor, sink or sump, found "worker"$/,
+    ],
+    [
+      "ASYA_CONCURRENCY",
+      "0",
+      /^invalid ASYA_CONCURRENCY: expected a whole number from 1 to 1000 .*found "0"$/,
+    ],
     ["ASYA_CONCURRENCY", "2.5", /found "2.5"$/],
-    ["ASYA_SQS_WAIT_TIME_SECONDS", "21", /^invalid ASYA_SQS_WAIT_TIME_SECONDS: expected a whole number from 0 to 20/],
-    ["ASYA_SQS_VISIBILITY_TIMEOUT", "1", /^invalid ASYA_SQS_VISIBILITY_TIMEOUT: expected a whole number from 2 to 43200/],
+    [
+      "ASYA_SQS_WAIT_TIME_SECONDS",
+      "21",
+      /^invalid ASYA_SQS_WAIT_TIME_SECONDS: expected a whole number from 0 to 20/,
+    ],
+    [
+      "ASYA_SQS_VISIBILITY_TIMEOUT",
+      "1",
+      /^invalid ASYA_SQS_VISIBILITY_TIMEOUT: expected a whole number from 2 to 43200/,
+    ],
     ["ASYA_HTTP_PORT", "70000", /^invalid ASYA_HTTP_PORT: .*found "70000"$/],
-    ["ASYA_RESILIENCY_ACTOR_TIMEOUT", "5", /^invalid ASYA_RESILIENCY_ACTOR_TIMEOUT: expected a Go-style duration.*"5"/],
-    ["ASYA_RESILIENCY_ACTOR_TIMEOUT", "0", /expected a duration greater than zero, such as 5m, found "0"$/],
-    ["ASYA_CLAIM_CHECK_THRESHOLD", "256m", /^invalid ASYA_CLAIM_CHECK_THRESHOLD: expected a byte quantity/],
-    ["ASYA_CLAIM_CHECK_THRESHOLD", "2Mi", /expected a quantity from 1 to 1048576 bytes .*found "2Mi"$/],
-    ["ASYA_SQS_ENDPOINT", "localhost:4566", /^invalid ASYA_SQS_ENDPOINT: expected an http:\/\/ or https:\/\/ URL/],
-    ["ASYA_S3_BUCKET", "My_Bucket", /^invalid ASYA_S3_BUCKET: expected an S3 bucket name/],
-    ["ASYA_S3_PREFIX", "/claims/", /^invalid ASYA_S3_PREFIX: expected an S3 key prefix without a leading slash/],
-    ["ASYA_LOG_LEVEL", "verbose", /^invalid ASYA_LOG_LEVEL: expected debug, info, warn or error, found "verbose"$/],
-    ["ASYA_ACTOR_NAME", "x-sink", /^invalid ASYA_ACTOR_NAME: expected a user actor name; set ASYA_ROLE=sink/],
-    ["ASYA_ACTOR_NAME", "bad.name", /^invalid ASYA_ACTOR_NAME or ASYA_NAMESPACE: invalid queue name .*character "\."/],
-    ["ASYA_ACTOR_NAME", "a".repeat(80), /^invalid ASYA_ACTOR_NAME or ASYA_NAMESPACE: .*SQS allows at most 80/],
+    [
+      "ASYA_RESILIENCY_ACTOR_TIMEOUT",
+      "5",
+      /^invalid ASYA_RESILIENCY_ACTOR_TIMEOUT: expected a Go-style duration.*"5"/,
+    ],
+    [
+      "ASYA_RESILIENCY_ACTOR_TIMEOUT",
+      "0",
+      /expected a duration greater than zero, such as 5m, found "0"$/,
+    ],
+    [
+      "ASYA_CLAIM_CHECK_THRESHOLD",
+      "256m",
+      /^invalid ASYA_CLAIM_CHECK_THRESHOLD: expected a byte quantity/,
+    ],
+    [
+      "ASYA_CLAIM_CHECK_THRESHOLD",
+      "2Mi",
+      /expected a quantity from 1 to 1048576 bytes .*found "2Mi"$/,
+    ],
+    [
+      "ASYA_SQS_ENDPOINT",
+      "localhost:4566",
+      /^invalid ASYA_SQS_ENDPOINT: expected an http:\/\/ or https:\/\/ URL/,
+    ],
+    [
+      "ASYA_S3_BUCKET",
+      "My_Bucket",
+      /^invalid ASYA_S3_BUCKET: expected an S3 bucket name/,
+    ],
+    [
+      "ASYA_S3_PREFIX",
+      "/claims/",
+      /^invalid ASYA_S3_PREFIX: expected an S3 key prefix without a leading slash/,
+    ],
+    [
+      "ASYA_LOG_LEVEL",
+      "verbose",
+      /^invalid ASYA_LOG_LEVEL: expected debug, info, warn or error, found "verbose"$/,
+    ],
+    [
+      "ASYA_ACTOR_NAME",
+      "x-sink",
+      /^invalid ASYA_ACTOR_NAME: expected a user actor name; set ASYA_ROLE=sink/,
+    ],
+    [
+      "ASYA_ACTOR_NAME",
+      "bad.name",
+      /^invalid ASYA_ACTOR_NAME or ASYA_NAMESPACE: invalid queue name .*character "\."/,
+    ],
+    [
+      "ASYA_ACTOR_NAME",
+      "a".repeat(80),
+      /^invalid ASYA_ACTOR_NAME or ASYA_NAMESPACE: .*SQS allows at most 80/,
+    ],
   ];
   for (const [name, value, pattern] of invalidCases) {
     it(`rejects ${name}=${value.slice(0, 12)}`, () => {
@@ -115,7 +187,11 @@ describe("loadConfig", () => {
   }
 
   it("reads the signing settings", () => {
-    const result = loadConfig({ ...base, ASYA_SIGNING_KEY_FILE: "/etc/asya/signing/key", ASYA_SIGNING_KEY_ID: "v2" });
+    const result = loadConfig({
+      ...base,
+      ASYA_SIGNING_KEY_FILE: "/etc/asya/signing/key",
+      ASYA_SIGNING_KEY_ID: "v2",
+    });
     expect(result.ok).toBe(true);
     if (!result.ok) return;
     expect(result.value.signingKeyFile).toBe("/etc/asya/signing/key");

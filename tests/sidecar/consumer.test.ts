@@ -17,9 +17,15 @@ class FakeQueue implements QueueClient {
   }
   receive(_url: string, options: { max: number; signal?: AbortSignal }) {
     this.receiveMax.push(options.max);
-    if (this.pending.length > 0) return Promise.resolve(this.pending.splice(0, options.max));
+    if (this.pending.length > 0) {
+      return Promise.resolve(this.pending.splice(0, options.max));
+    }
     return new Promise<QueueMessage[]>((resolve) => {
-      options.signal?.addEventListener("abort", () => resolve(this.lateAnswer.splice(0)), { once: true });
+      options.signal?.addEventListener(
+        "abort",
+        () => resolve(this.lateAnswer.splice(0)),
+        { once: true },
+      );
     });
   }
   send() {
@@ -35,10 +41,19 @@ class FakeQueue implements QueueClient {
 }
 
 function message(index: number): QueueMessage {
-  return { messageId: `m-${index}`, receiptHandle: `r-${index}`, body: "{}", receiveCount: 1 };
+  return {
+    messageId: `m-${index}`,
+    receiptHandle: `r-${index}`,
+    body: "{}",
+    receiveCount: 1,
+  };
 }
 
-function consumer(queue: FakeQueue, handle: (message: QueueMessage) => Promise<HandleResult>, concurrency = 2) {
+function consumer(
+  queue: FakeQueue,
+  handle: (message: QueueMessage) => Promise<HandleResult>,
+  concurrency = 2,
+) {
   const metrics = createMetrics();
   return {
     metrics,
@@ -163,7 +178,11 @@ describe("Consumer", () => {
     const exit = loop.run();
     await flush();
 
-    handler.finishers.get("m-1")!({ kind: "stop", exitCode: 3, releaseThis: true });
+    handler.finishers.get("m-1")!({
+      kind: "stop",
+      exitCode: 3,
+      releaseThis: true,
+    });
     expect(await exit).toBe(3);
     expect(queue.visibility).toEqual([
       { handles: ["r-1"], seconds: 0 },
@@ -175,7 +194,11 @@ describe("Consumer", () => {
   it("leaves a message whose handler throws", async () => {
     const queue = new FakeQueue();
     queue.pending = [message(1)];
-    const { consumer: loop, metrics } = consumer(queue, () => Promise.reject(new Error("send failed")), 1);
+    const { consumer: loop, metrics } = consumer(
+      queue,
+      () => Promise.reject(new Error("send failed")),
+      1,
+    );
     const exit = loop.run();
     await flush();
     await flush();

@@ -1,11 +1,17 @@
 import { describe, expect, it, vi } from "vitest";
-import { BatchEntryError, packSendBatches, runBatch } from "../../sidecar/queue.ts";
+import {
+  BatchEntryError,
+  packSendBatches,
+  runBatch,
+} from "../../sidecar/queue.ts";
 
 const noWait = () => Promise.resolve();
 
 describe("packSendBatches", () => {
   it("splits at ten entries", () => {
-    const batches = packSendBatches(Array.from({ length: 23 }, (_, index) => String(index)));
+    const batches = packSendBatches(
+      Array.from({ length: 23 }, (_, index) => String(index)),
+    );
     expect(batches.map((batch) => batch.length)).toEqual([10, 10, 3]);
   });
 
@@ -16,34 +22,59 @@ describe("packSendBatches", () => {
   });
 
   it("keeps an oversized body alone", () => {
-    expect(packSendBatches(["x".repeat(20), "y"], 10)).toEqual([["x".repeat(20)], ["y"]]);
+    expect(packSendBatches(["x".repeat(20), "y"], 10)).toEqual([[
+      "x".repeat(20),
+    ], ["y"]]);
   });
 });
 
 describe("runBatch", () => {
   it("retries only the failed entries", async () => {
     const calls: string[][] = [];
-    const call = vi.fn(async (entries: Array<{ id: string; value: string }>) => {
+    const call = vi.fn((entries: Array<{ id: string; value: string }>) => {
       calls.push(entries.map((entry) => entry.value));
-      return calls.length === 1 ? [{ Id: entries[1].id, SenderFault: false, Code: "ServiceUnavailable" }] : [];
+      return Promise.resolve(
+        calls.length === 1
+          ? [{
+            Id: entries[1].id,
+            SenderFault: false,
+            Code: "ServiceUnavailable",
+          }]
+          : [],
+      );
     });
     await runBatch("SendMessageBatch", ["a", "b", "c"], call, noWait);
     expect(calls).toEqual([["a", "b", "c"], ["b"]]);
   });
 
   it("throws on a sender fault without retrying", async () => {
-    const call = vi.fn(async () => [{ Id: "0", SenderFault: true, Code: "InvalidParameterValue", Message: "too big" }]);
-    await expect(runBatch("SendMessageBatch", ["a"], call, noWait)).rejects.toThrow(
-      "SendMessageBatch failed for 1 entry: InvalidParameterValue (too big)",
+    const call = vi.fn(() =>
+      Promise.resolve([{
+        Id: "0",
+        SenderFault: true,
+        Code: "InvalidParameterValue",
+        Message: "too big",
+      }])
     );
+    await expect(runBatch("SendMessageBatch", ["a"], call, noWait)).rejects
+      .toThrow(
+        "SendMessageBatch failed for 1 entry: InvalidParameterValue (too big)",
+      );
     expect(call).toHaveBeenCalledTimes(1);
   });
 
   it("gives up after repeated failures", async () => {
-    const call = vi.fn(async (entries: Array<{ id: string }>) =>
-      entries.map((entry) => ({ Id: entry.id, SenderFault: false, Code: "InternalError" }))
+    const call = vi.fn((entries: Array<{ id: string }>) =>
+      Promise.resolve(
+        entries.map((entry) => ({
+          Id: entry.id,
+          SenderFault: false,
+          Code: "InternalError",
+        })),
+      )
     );
-    await expect(runBatch("DeleteMessageBatch", ["a", "b"], call, noWait)).rejects.toBeInstanceOf(BatchEntryError);
+    await expect(runBatch("DeleteMessageBatch", ["a", "b"], call, noWait))
+      .rejects.toBeInstanceOf(BatchEntryError);
     expect(call).toHaveBeenCalledTimes(5);
   });
 });

@@ -16,12 +16,20 @@ function envelope(overrides: Partial<Envelope> = {}): Envelope {
     id: "e1",
     route: { prev: ["a"], curr: "b", next: ["c", "d"] },
     headers: { traceparent: "00-abc-def-01" },
-    status: { phase: "pending", created_at: "2026-01-01T00:00:00Z", deadline_at: "2026-01-03T00:00:00Z" },
+    status: {
+      phase: "pending",
+      created_at: "2026-01-01T00:00:00Z",
+      deadline_at: "2026-01-03T00:00:00Z",
+    },
     ...overrides,
   };
 }
 
-function frame(route: Frame["route"], payloadText = '{"n":1}', extra: Partial<Frame> = {}): Frame {
+function frame(
+  route: Frame["route"],
+  payloadText = '{"n":1}',
+  extra: Partial<Frame> = {},
+): Frame {
   return { route, payloadText, ...extra };
 }
 
@@ -37,7 +45,12 @@ describe("destinationOf", () => {
 
 describe("routeFrames", () => {
   it("routes one frame to the next actor", () => {
-    const result = routeFrames(envelope(), [frame({ prev: ["a", "b"], curr: "c", next: ["d"] })], "b", NOW);
+    const result = routeFrames(
+      envelope(),
+      [frame({ prev: ["a", "b"], curr: "c", next: ["d"] })],
+      "b",
+      NOW,
+    );
     expect(result.ok).toBe(true);
     if (!result.ok) return;
     expect(result.value).toHaveLength(1);
@@ -45,7 +58,11 @@ describe("routeFrames", () => {
     expect(out.destination).toBe("c");
     expect(out.envelope.id).toBe("e1");
     expect(out.envelope.parent_id).toBeUndefined();
-    expect(out.envelope.route).toEqual({ prev: ["a", "b"], curr: "c", next: ["d"] });
+    expect(out.envelope.route).toEqual({
+      prev: ["a", "b"],
+      curr: "c",
+      next: ["d"],
+    });
     expect(out.envelope.headers).toEqual({ traceparent: "00-abc-def-01" });
     expect(out.envelope.status).toEqual({
       phase: "pending",
@@ -59,7 +76,12 @@ describe("routeFrames", () => {
 
   it("routes a finished route to x-sink as succeeded", () => {
     const input = envelope({ route: { prev: ["a"], curr: "b", next: [] } });
-    const result = routeFrames(input, [frame({ prev: ["a", "b"], curr: "", next: [] })], "b", NOW);
+    const result = routeFrames(
+      input,
+      [frame({ prev: ["a", "b"], curr: "", next: [] })],
+      "b",
+      NOW,
+    );
     expect(result.ok).toBe(true);
     if (!result.ok) return;
     expect(result.value[0].destination).toBe("x-sink");
@@ -73,32 +95,56 @@ describe("routeFrames", () => {
     const result = routeFrames(envelope(), frames, "b", NOW);
     expect(result.ok).toBe(true);
     if (!result.ok) return;
-    expect(result.value.map((out) => out.envelope.id)).toEqual(["e1", "e1-1", "e1-2"]);
-    expect(result.value.map((out) => out.envelope.parent_id)).toEqual([undefined, "e1", "e1"]);
+    expect(result.value.map((out) => out.envelope.id)).toEqual([
+      "e1",
+      "e1-1",
+      "e1-2",
+    ]);
+    expect(result.value.map((out) => out.envelope.parent_id)).toEqual([
+      undefined,
+      "e1",
+      "e1",
+    ]);
     expect(result.value.map((out) => out.payloadText)).toEqual(["0", "1", "2"]);
   });
 
   it("follows a next list rewritten by the handler", () => {
-    const result = routeFrames(envelope(), [frame({ prev: ["a", "b"], curr: "z", next: [] })], "b", NOW);
+    const result = routeFrames(
+      envelope(),
+      [frame({ prev: ["a", "b"], curr: "z", next: [] })],
+      "b",
+      NOW,
+    );
     expect(result.ok).toBe(true);
     if (result.ok) expect(result.value[0].destination).toBe("z");
   });
 
   it("keeps the incoming deadline over a returned status", () => {
     const returned = frame({ prev: ["a", "b"], curr: "c", next: [] }, "1", {
-      status: { phase: "running", deadline_at: "2099-01-01T00:00:00Z", reason: "x" },
+      status: {
+        phase: "running",
+        deadline_at: "2099-01-01T00:00:00Z",
+        reason: "x",
+      },
       headers: { added: true },
     });
     const result = routeFrames(envelope(), [returned], "b", NOW);
     expect(result.ok).toBe(true);
     if (!result.ok) return;
-    expect(result.value[0].envelope.status?.deadline_at).toBe("2026-01-03T00:00:00Z");
+    expect(result.value[0].envelope.status?.deadline_at).toBe(
+      "2026-01-03T00:00:00Z",
+    );
     expect(result.value[0].envelope.status?.reason).toBeUndefined();
     expect(result.value[0].envelope.headers).toEqual({ added: true });
   });
 
   it("rejects a frame whose prev was not shifted", () => {
-    const result = routeFrames(envelope(), [frame({ prev: ["a"], curr: "c", next: [] })], "b", NOW);
+    const result = routeFrames(
+      envelope(),
+      [frame({ prev: ["a"], curr: "c", next: [] })],
+      "b",
+      NOW,
+    );
     expect(result.ok).toBe(false);
     if (result.ok) return;
     expect(result.error.message).toMatch(/route\.prev/);
@@ -114,7 +160,10 @@ describe("routeFrames", () => {
 
 describe("failedEnvelope", () => {
   it("marks the envelope failed for x-sump", () => {
-    const out = failedEnvelope(envelope(), '"p"', "b", "ProcessingError", { message: "boom", type: "ValueError" }, NOW);
+    const out = failedEnvelope(envelope(), '"p"', "b", "ProcessingError", {
+      message: "boom",
+      type: "ValueError",
+    }, NOW);
     expect(out.destination).toBe("x-sump");
     expect(out.payloadText).toBe('"p"');
     expect(out.envelope.route).toEqual(envelope().route);
@@ -129,8 +178,19 @@ describe("failedEnvelope", () => {
   });
 
   it("keeps a claim check instead of a payload", () => {
-    const ref = { uri: "s3://bucket/claims/ns/ab", bytes: 3, sha256: "0".repeat(64) };
-    const out = failedEnvelope(envelope({ payload_ref: ref }), undefined, "b", "ClaimCheckError", { message: "m" }, NOW);
+    const ref = {
+      uri: "s3://bucket/claims/ns/ab",
+      bytes: 3,
+      sha256: "0".repeat(64),
+    };
+    const out = failedEnvelope(
+      envelope({ payload_ref: ref }),
+      undefined,
+      "b",
+      "ClaimCheckError",
+      { message: "m" },
+      NOW,
+    );
     expect(out.envelope.payload_ref).toEqual(ref);
     expect(out.payloadText).toBeUndefined();
   });
@@ -142,7 +202,9 @@ describe("expiredEnvelope", () => {
     expect(out.destination).toBe("x-sink");
     expect(out.envelope.status?.phase).toBe("failed");
     expect(out.envelope.status?.reason).toBe("Timeout");
-    expect((out.envelope.status?.error as { message: string }).message).toMatch(/deadline 2026-01-03T00:00:00Z passed/);
+    expect((out.envelope.status?.error as { message: string }).message).toMatch(
+      /deadline 2026-01-03T00:00:00Z passed/,
+    );
   });
 });
 
@@ -157,7 +219,9 @@ describe("unparseableEnvelope", () => {
   });
 
   it("uses the body's id when it has one", () => {
-    const out = unparseableEnvelope('{"id":"abc","payload":1}', "m-1", "b", { message: "no route" }, NOW);
+    const out = unparseableEnvelope('{"id":"abc","payload":1}', "m-1", "b", {
+      message: "no route",
+    }, NOW);
     expect(out.envelope.id).toBe("abc");
   });
 });

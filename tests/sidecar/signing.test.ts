@@ -25,7 +25,10 @@ describe("readSigningKey", () => {
 
   it("keeps binary keys as they are", async () => {
     const path = join(dir, "binary");
-    const bytes = Uint8Array.from({ length: 40 }, (_, index) => (index * 37) % 256);
+    const bytes = Uint8Array.from(
+      { length: 40 },
+      (_, index) => (index * 37) % 256,
+    );
     await writeFile(path, bytes);
     expect(await readSigningKey(path)).toEqual(bytes);
   });
@@ -40,6 +43,8 @@ describe("readSigningKey", () => {
 
   it("rejects a missing file", async () => {
     const path = join(dir, "missing");
-    await expect(readSigningKey(path)).rejects.toThrow(`invalid ASYA_SIGNING_KEY_FILE: cannot read "${path}" (ENOENT)`);
+    await expect(readSigningKey(path)).rejects.toThrow(
+      `invalid ASYA_SIGNING_KEY_FILE: cannot read "${path}" (ENOENT)`,
+    );
   });
 });

@@ -7,7 +7,7 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { INJECTED_ANNOTATION } from "../shared/annotations.ts";
-import { type ScaleTarget } from "../shared/scaled-object.ts";
+import type { ScaleTarget, ScalingSettings } from "../shared/scaled-object.ts";
 import {
   type AdmissionRequest,
   type AdmissionReviewResponse,
@@ -133,11 +133,17 @@ export function createApp(dependencies: AppDependencies): Hono {
   app.get("/readyz", (c) => ready() ? c.json({ status: "ready" }) : c.json({ status: "not ready" }, 503));
   app.get("/metrics", (c) => c.text(metrics.render(), 200, { "content-type": "text/plain; version=0.0.4" }));
   app.notFound((c) => c.json({ error: `Not found: ${c.req.method} ${c.req.path}` }, 404));
+  // Reached only when reading the request fails (for example a client that
+  // disconnects mid-body), because admission errors are caught above.
+  app.onError((error, c) => {
+    log.warn("request_failed", { path: c.req.path, error: error.message });
+    return c.json({ error: `Invalid request: ${error.message}` }, 400);
+  });
   return app;
 }
 
 /** Turns the webhook config into the settings the ScaledObject renderer needs. */
-export function scalingSettings(config: WebhookConfig) {
+export function scalingSettings(config: WebhookConfig): ScalingSettings {
   return {
     awsRegion: config.awsRegion,
     sqsEndpoint: config.sqsEndpoint,

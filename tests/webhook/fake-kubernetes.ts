@@ -20,7 +20,7 @@ export interface FakeKubernetes {
   requests: RecordedRequest[];
   scaledObjects: Map<string, any>;
   workloads: Map<string, any>;
-  /** Status code to answer every ScaledObject apply with, for failure tests; 0 means normal. */
+  /** HTTP status returned for every ScaledObject apply, for failure tests; 0 means normal. */
   failApplyWith: number;
   version: { major: string; minor: string; gitVersion: string };
   stop(): Promise<void>;

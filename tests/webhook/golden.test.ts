@@ -63,7 +63,7 @@ function withTemplateAnnotations(object: KubeObject, annotations: Record<string,
   return copy;
 }
 
-/** A pod as the workload controller would create it from the template. */
+/** Builds the pod that the workload controller would create from the template. */
 function podFromTemplate(owner: KubeObject, template: KubeObject): KubeObject {
   return {
     apiVersion: "v1",

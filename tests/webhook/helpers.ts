@@ -136,7 +136,7 @@ function expectEqual(actual: unknown, expected: unknown): void {
   if (actual !== expected) throw new Error(`Expected ${String(expected)}, found ${String(actual)}`);
 }
 
-/** A minimal actor pod. */
+/** Builds a minimal actor pod with extra annotations and spec fields. */
 export function actorPod(annotations: Record<string, string> = {}, extra: Record<string, unknown> = {}) {
   return {
     apiVersion: "v1",

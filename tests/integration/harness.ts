@@ -49,6 +49,8 @@ export interface ActorSpec {
   handler?: string;
   handlerMode?: "payload" | "envelope";
   sidecarEnv?: Record<string, string>;
+  /** Extra runtime variables, such as ASYA_WORKERS. */
+  runtimeEnv?: Record<string, string>;
   /** Reuse a socket folder, for a restart. */
   socketDir?: string;
   /** Wait for /readyz before returning; default true. */
@@ -120,6 +122,7 @@ export class Mesh {
       namespace: this.namespace,
       handler: spec.handler,
       handlerMode: spec.handlerMode,
+      runtimeEnv: spec.runtimeEnv,
       socketDir,
       pythonPath: [FIXTURES],
       sidecarEnv: {

@@ -126,4 +126,41 @@ describe("sidecar lifecycle", () => {
     );
     expect(await mesh.queueDepth("slow")).toBe(0);
   }, 120_000);
+
+  it("runs envelopes concurrently up to ASYA_CONCURRENCY", async () => {
+    const slow = await mesh.startActor({
+      actor: "slow",
+      handler: "sidecar_handlers.sleep_then_echo",
+      sidecarEnv: { ASYA_CONCURRENCY: "3" },
+      runtimeEnv: { ASYA_WORKERS: "3" },
+    });
+    const ids = ["par-0", "par-1", "par-2"];
+    for (const id of ids) {
+      await mesh.send("slow", envelopeBody(id, { curr: "slow" }, '{"seconds":3}'));
+    }
+
+    await mesh.waitForAll("results", ids);
+    const events = slow.lines
+      .filter((line) => line.includes('"handler_called"') || line.includes('"envelope_processed"'))
+      .map((line) => JSON.parse(line.slice(line.indexOf("{"))).event);
+    // All three calls started before the first one finished.
+    expect(events.slice(0, 3)).toEqual(["handler_called", "handler_called", "handler_called"]);
+  });
+
+  it("extends visibility during a long call", async () => {
+    const slow = await mesh.startActor({
+      actor: "slow",
+      handler: "sidecar_handlers.sleep_then_echo",
+      sidecarEnv: { ASYA_CONCURRENCY: "2", ASYA_SQS_VISIBILITY_TIMEOUT: "2" },
+    });
+    await mesh.send("slow", envelopeBody("long-1", { curr: "slow" }, '{"seconds":5}'));
+
+    const stored = JSON.parse(await mesh.waitForStored("results", "long-1"));
+    expect(stored.payload).toEqual({ seconds: 5 });
+    // With a free slot, a message that became visible again would have been received and called twice.
+    const calls = slow.lines.filter((line) => line.includes('"handler_called"') && line.includes('"long-1"'));
+    expect(calls).toHaveLength(1);
+    const received = await mesh.metrics(slow);
+    expect(received).toContain('asya_sidecar_messages_received_total{actor="slow"} 1');
+  });
 });

@@ -83,3 +83,31 @@ export function invokeOnce(agent: http.Agent, socketPath: string, body: string):
     request.end(body);
   });
 }
+
+/** Sends one `/invoke` call on a fresh connection, as the sidecar does; returns its duration and the answer's text. */
+export function invokeForText(socketPath: string, body: string): Promise<{ ms: number; text: string }> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const request = http.request({
+      socketPath,
+      method: "POST",
+      path: "/invoke",
+      headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
+    }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on("data", (chunk: Buffer) => chunks.push(chunk));
+      response.on("end", () => {
+        if (response.statusCode !== 200) {
+          reject(new Error(`Runtime answered /invoke with HTTP ${response.statusCode}, expected 200`));
+          return;
+        }
+        const text = Buffer.concat(chunks).toString("utf8");
+        resolve({ ms: performance.now() - started, text });
+      });
+      response.on("error", reject);
+    });
+    request.setTimeout(120_000, () => request.destroy(new Error("Runtime /invoke call timed out after 120 s")));
+    request.on("error", reject);
+    request.end(body);
+  });
+}

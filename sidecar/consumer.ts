@@ -9,6 +9,12 @@
  * resolves exit code 0. A handler that asks for a stop (handler timeout,
  * lost runtime) makes the loop return every other message to the queue at
  * once and resolve that handler's exit code.
+ *
+ * A long poll in progress is not aborted while there is time left, because
+ * SQS may already have handed out messages for it: an aborted request
+ * would leave them hidden for the whole visibility timeout. The loop waits
+ * for the poll to return (at most ASYA_SQS_WAIT_TIME_SECONDS) and returns
+ * what it brought to the queue at once.
  */
 import { describeError, type Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
@@ -41,12 +47,17 @@ interface InFlight {
 
 const MAX_RECEIVE_BACKOFF_MS = 20_000;
 
+/** Time beyond the long-polling wait allowed for a receive to return during a stop. */
+const RECEIVE_RETURN_MARGIN_MS = 5_000;
+
 export class Consumer {
   #options: ConsumerOptions;
   #inFlight = new Map<string, InFlight>();
   #stopping = false;
   #receiveAbort = new AbortController();
-  #slotWaiters: Array<() => void> = [];
+  #stopSleep = new AbortController();
+  #loopRunning = false;
+  #waiters: Array<() => void> = [];
   #exit: (code: number) => void = () => {};
   #exitCode: Promise<number>;
 
@@ -65,12 +76,20 @@ export class Consumer {
 
   /** Runs the loop; resolves the process exit code once the consumer has stopped. */
   run(): Promise<number> {
-    this.#loop().catch((error) => {
-      this.#options.log.error("consumer_failed", {
-        error: describeError(error),
+    this.#loopRunning = true;
+    this.#loop()
+      .catch((error) => {
+        this.#options.log.error("consumer_failed", {
+          error: describeError(error),
+        });
+        this.#beginStop();
+        this.#receiveAbort.abort();
+        this.#exit(1);
+      })
+      .finally(() => {
+        this.#loopRunning = false;
+        this.#notify();
       });
-      this.#stop(1);
-    });
     return this.#exitCode;
   }
 
@@ -80,24 +99,23 @@ export class Consumer {
    */
   async drain(graceMs: number): Promise<void> {
     if (this.#stopping) return;
-    this.#stopping = true;
-    this.#receiveAbort.abort();
+    this.#beginStop();
     const { log } = this.#options;
     log.info("drain_started", {
       in_flight: this.#inFlight.size,
       grace_ms: graceMs,
     });
 
-    const deadline = Date.now() + graceMs;
-    while (this.#inFlight.size > 0 && Date.now() < deadline) {
-      await new Promise<void>((resolve) => {
-        this.#slotWaiters.push(resolve);
-        setTimeout(resolve, Math.min(500, Math.max(0, deadline - Date.now())));
-      });
-    }
-    if (this.#inFlight.size > 0) {
-      log.warn("drain_grace_expired", { in_flight: this.#inFlight.size });
-      await this.#releaseAll();
+    const finished = await this.#waitUntil(
+      Date.now() + graceMs,
+      () => this.#inFlight.size === 0 && !this.#loopRunning,
+    );
+    if (!finished) {
+      this.#receiveAbort.abort();
+      if (this.#inFlight.size > 0) {
+        log.warn("drain_grace_expired", { in_flight: this.#inFlight.size });
+        await this.#releaseAll();
+      }
     }
     log.info("drain_finished", {});
     this.#exit(0);
@@ -116,7 +134,7 @@ export class Consumer {
 
     while (!this.#stopping) {
       if (this.#inFlight.size >= concurrency) {
-        await new Promise<void>((resolve) => this.#slotWaiters.push(resolve));
+        await new Promise<void>((resolve) => this.#waiters.push(resolve));
         continue;
       }
 
@@ -140,7 +158,7 @@ export class Consumer {
           retry_in_ms: backoffMs,
           attempt: failures,
         });
-        await sleep(backoffMs, this.#receiveAbort.signal);
+        await sleep(backoffMs, this.#stopSleep.signal);
         continue;
       }
 
@@ -178,6 +196,8 @@ export class Consumer {
     this.#options.handle(message)
       .then(async (result) => {
         if (result.kind === "stop") {
+          // Stop first, so the freed slot does not start another receive.
+          this.#beginStop();
           this.#finish(entry);
           if (result.releaseThis) {
             await this.#release([message], "runtime lost");
@@ -200,22 +220,49 @@ export class Consumer {
     clearInterval(entry.extender);
     this.#inFlight.delete(entry.message.receiptHandle);
     this.#options.metrics.inFlight -= 1;
-    const waiters = this.#slotWaiters;
-    this.#slotWaiters = [];
-    for (const wake of waiters) wake();
+    this.#notify();
+  }
+
+  // Stops taking new work: no new receive starts, and a backoff sleep ends.
+  #beginStop(): void {
+    this.#stopping = true;
+    this.#stopSleep.abort();
+    this.#notify();
   }
 
   async #stopNow(exitCode: number): Promise<void> {
-    this.#stopping = true;
-    this.#receiveAbort.abort();
+    this.#beginStop();
     await this.#releaseAll();
-    this.#stop(exitCode);
+    const returned = await this.#waitUntil(
+      Date.now() + this.#options.waitSeconds * 1000 + RECEIVE_RETURN_MARGIN_MS,
+      () => !this.#loopRunning,
+    );
+    if (!returned) this.#receiveAbort.abort();
+    this.#exit(exitCode);
   }
 
-  #stop(exitCode: number): void {
-    this.#stopping = true;
-    this.#receiveAbort.abort();
-    this.#exit(exitCode);
+  // Wakes everything that waits for a free slot or a finished loop.
+  #notify(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  /** Waits until `done()` is true or `deadline` (epoch ms) passes; returns `done()`. */
+  async #waitUntil(deadline: number, done: () => boolean): Promise<boolean> {
+    while (!done() && Date.now() < deadline) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(
+          resolve,
+          Math.min(500, Math.max(0, deadline - Date.now())),
+        );
+        this.#waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    return done();
   }
 
   async #releaseAll(): Promise<void> {

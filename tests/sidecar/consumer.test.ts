@@ -4,13 +4,23 @@ import { createLogger } from "../../sidecar/log.ts";
 import { createMetrics } from "../../sidecar/metrics.ts";
 import type { QueueClient, QueueMessage } from "../../sidecar/queue.ts";
 
-/** Queue that hands out prepared messages, then long-polls until aborted. */
+/**
+ * Queue that hands out prepared messages, then long-polls until the test
+ * calls `respond` or the receive is aborted.
+ */
 class FakeQueue implements QueueClient {
   pending: QueueMessage[] = [];
   receiveMax: number[] = [];
   visibility: Array<{ handles: string[]; seconds: number }> = [];
-  /** Messages returned by the next receive even if it was aborted, as a late response would. */
-  lateAnswer: QueueMessage[] = [];
+  aborted = 0;
+  #respond: ((messages: QueueMessage[]) => void) | undefined;
+
+  /** Ends the long poll in progress with `messages`. */
+  respond(messages: QueueMessage[]): void {
+    const respond = this.#respond;
+    this.#respond = undefined;
+    respond?.(messages);
+  }
 
   queueUrl() {
     return Promise.resolve("url");
@@ -21,11 +31,11 @@ class FakeQueue implements QueueClient {
       return Promise.resolve(this.pending.splice(0, options.max));
     }
     return new Promise<QueueMessage[]>((resolve) => {
-      options.signal?.addEventListener(
-        "abort",
-        () => resolve(this.lateAnswer.splice(0)),
-        { once: true },
-      );
+      this.#respond = resolve;
+      options.signal?.addEventListener("abort", () => {
+        this.aborted += 1;
+        resolve([]);
+      }, { once: true });
     });
   }
   send() {
@@ -107,8 +117,11 @@ describe("Consumer", () => {
 
     handler.finishers.get("m-2")!({ kind: "continue" });
     handler.finishers.get("m-3")!({ kind: "continue" });
-    await loop.drain(1_000);
+    const drained = loop.drain(5_000);
+    queue.respond([]);
+    await drained;
     expect(await exit).toBe(0);
+    expect(queue.aborted).toBe(0);
     expect(metrics.received).toBe(3);
     expect(metrics.inFlight).toBe(0);
   });
@@ -121,8 +134,9 @@ describe("Consumer", () => {
     const exit = loop.run();
     await flush();
 
-    queue.lateAnswer = [message(9)];
     const drained = loop.drain(5_000);
+    // The long poll in progress returns a message after the drain began.
+    queue.respond([message(9)]);
     await flush();
     expect(queue.visibility).toEqual([{ handles: ["r-9"], seconds: 0 }]);
     expect(loop.inFlightCount).toBe(1);
@@ -131,18 +145,20 @@ describe("Consumer", () => {
     await drained;
     expect(await exit).toBe(0);
     expect(handler.started).toEqual(["m-1"]);
+    expect(queue.aborted).toBe(0);
   });
 
   it("returns unfinished messages when the grace period ends", async () => {
     const queue = new FakeQueue();
     queue.pending = [message(1)];
     const handler = controlledHandler();
-    const { consumer: loop } = consumer(queue, handler.handle, 1);
+    const { consumer: loop } = consumer(queue, handler.handle, 2);
     const exit = loop.run();
     await flush();
 
     await loop.drain(50);
     expect(await exit).toBe(0);
+    expect(queue.aborted).toBe(1);
     expect(queue.visibility).toContainEqual({ handles: ["r-1"], seconds: 0 });
   });
 
@@ -166,7 +182,9 @@ describe("Consumer", () => {
     await flush();
     vi.advanceTimersByTime(60_000);
     expect(queue.visibility).toHaveLength(2);
-    await loop.drain(1_000);
+    const drained = loop.drain(5_000);
+    queue.respond([]);
+    await drained;
     expect(await exit).toBe(0);
   });
 
@@ -204,7 +222,9 @@ describe("Consumer", () => {
     await flush();
     expect(metrics.inFlight).toBe(0);
     expect(queue.visibility).toEqual([]);
-    await loop.drain(1_000);
+    const drained = loop.drain(5_000);
+    queue.respond([]);
+    await drained;
     expect(await exit).toBe(0);
   });
 });

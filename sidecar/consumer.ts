@@ -6,7 +6,7 @@
  *
  * Stopping: `drain` (SIGTERM) stops receiving, waits for messages in flight
  * up to a grace period, returns the rest to the queue (visibility 0) and
- * resolves exit code 0. A handler that asks for a stop (handler timeout,
+ * resolves exit code 0. A handler that requests a stop (handler timeout,
  * lost runtime) makes the loop return every other message to the queue at
  * once and resolve that handler's exit code.
  *
@@ -21,7 +21,7 @@ import type { Metrics } from "./metrics.ts";
 import type { QueueClient, QueueMessage } from "./queue.ts";
 import { sleep } from "./runtime-client.ts";
 
-/** What the message handler tells the loop: go on, or stop the sidecar with an exit code. */
+/** Result of the message handler: continue, or stop the sidecar with an exit code. */
 export type HandleResult = { kind: "continue" } | {
   kind: "stop";
   exitCode: number;

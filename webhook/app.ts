@@ -75,6 +75,7 @@ export function createApp(dependencies: AppDependencies): Hono {
     s3Endpoint: config.s3Endpoint,
     s3Bucket: config.s3Bucket,
     claimCheckThresholdBytes: config.claimCheckThresholdBytes,
+    sidecarEnvSecret: config.sidecarEnvSecret,
     version: WEBHOOK_VERSION,
   };
 

@@ -29,6 +29,11 @@ export interface WebhookConfig {
   kedaAuthName: string;
   createQueues: boolean;
   nativeSidecar: NativeSidecarMode;
+  /**
+   * Secret whose keys every injected sidecar receives as environment
+   * variables (`envFrom`). Undefined adds none, which suits IRSA on EKS.
+   */
+  sidecarEnvSecret?: string | undefined;
   /** Milliseconds between resync passes; 0 turns resync off. */
   resyncIntervalMs: number;
   logLevel: LogLevel;
@@ -86,6 +91,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
     kedaAuthName: read("ASYA_KEDA_AUTH_NAME", "asya-aws", nonEmpty),
     createQueues: read("ASYA_CREATE_QUEUES", "true", boolean),
     nativeSidecar: read("ASYA_NATIVE_SIDECAR", "auto", oneOf(["auto", "always", "never"] as const)),
+    sidecarEnvSecret: env.ASYA_SIDECAR_ENV_SECRET ? read("ASYA_SIDECAR_ENV_SECRET", undefined, secretName) : undefined,
     resyncIntervalMs: read("ASYA_RESYNC_INTERVAL", "5m", interval),
     logLevel: read("ASYA_LOG_LEVEL", "info", logLevel),
     kubernetesUrl: env.ASYA_KUBERNETES_URL ? read("ASYA_KUBERNETES_URL", undefined, url) : defaultKubernetesUrl,
@@ -112,6 +118,20 @@ function bucket(text: string): Result<string, string> {
   return /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(text)
     ? ok(text)
     : err("an S3 bucket name of 3 to 63 characters of [a-z0-9.-]");
+}
+
+// Kubernetes requires a Secret name to be a DNS-1123 subdomain: RFC 1123
+// labels joined by dots, at most 253 characters in all.
+const DNS_1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const MAX_SUBDOMAIN_LENGTH = 253;
+
+function secretName(text: string): Result<string, string> {
+  return text.length <= MAX_SUBDOMAIN_LENGTH && DNS_1123_SUBDOMAIN.test(text)
+    ? ok(text)
+    : err(
+      "the name of a Secret in the actor's namespace: a DNS-1123 subdomain of at most 253 characters " +
+        "of [a-z0-9.-] that starts and ends with a letter or digit, such as asya-aws-credentials",
+    );
 }
 
 function nonEmpty(text: string): Result<string, string> {

@@ -45,6 +45,8 @@ export interface InjectionSettings {
   s3Bucket: string;
   /** Default claim-check threshold in bytes, used when the annotation is absent. */
   claimCheckThresholdBytes: number;
+  /** Secret the sidecar reads all its keys from as env (`envFrom`), such as static AWS credentials. */
+  sidecarEnvSecret?: string;
   /** Value written to `asya.sh/injected`. */
   version: string;
 }
@@ -330,7 +332,7 @@ function sidecarContainer(config: ActorConfig, settings: InjectionSettings): Rec
     { name: "ASYA_HTTP_PORT", value: String(SIDECAR_PORT) },
   );
 
-  return {
+  const container: Record<string, unknown> = {
     name: SIDECAR_NAME,
     image: settings.sidecarImage,
     imagePullPolicy: settings.sidecarPullPolicy,
@@ -343,6 +345,12 @@ function sidecarContainer(config: ActorConfig, settings: InjectionSettings): Rec
     resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "256Mi" } },
     securityContext: RESTRICTED_SECURITY_CONTEXT,
   };
+  // Kubernetes gives `env` precedence over `envFrom`, so a key of the
+  // Secret cannot override the ASYA_* values set above.
+  if (settings.sidecarEnvSecret !== undefined) {
+    container.envFrom = [{ secretRef: { name: settings.sidecarEnvSecret } }];
+  }
+  return container;
 }
 
 function describe(value: unknown): string {

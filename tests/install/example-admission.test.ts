@@ -5,6 +5,7 @@
 import { Buffer } from "node:buffer";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfig as loadSidecarConfig } from "../../sidecar/config.ts";
 import { createApp } from "../../webhook/app.ts";
 import { loadConfig, type WebhookConfig } from "../../webhook/config.ts";
 import type { KubernetesApi, ScaledObjectInfo } from "../../webhook/kubernetes.ts";
@@ -21,6 +22,7 @@ const localCopy = prepareLocalOverlayCopy();
 afterAll(() => localCopy.cleanup());
 const localInstall = buildKustomization(join(localCopy.root, "kustomize/overlays/local"));
 const example = buildKustomization(join(REPO_ROOT, "kustomize/overlays/example"));
+const endActors = buildKustomization(join(REPO_ROOT, "kustomize/overlays/local-end-actors"));
 const deployments = example.filter((object) => object.kind === "Deployment");
 
 // The webhook's configuration exactly as the local overlay's Deployment sets it.
@@ -107,6 +109,29 @@ async function admit(app: ReturnType<typeof createApp>, body: unknown, object: K
   expect(answer.response.patchType).toBe("JSONPatch");
   const operations: PatchOperation[] = JSON.parse(Buffer.from(answer.response.patch, "base64").toString("utf8"));
   return applyJsonPatch(object, operations);
+}
+
+// deno-lint-ignore no-explicit-any
+type Container = any;
+
+// Resolves a container's env as the kubelet would: envFrom Secrets of the
+// pod's namespace first, then plain values and the namespace field
+// reference, which win over Secret keys of the same name.
+function resolvedEnv(container: Container, namespace: string, objects: KubeObject[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const from of container.envFrom ?? []) {
+    const matches = objects.filter((o) =>
+      o.kind === "Secret" && o.metadata.name === from.secretRef.name && o.metadata.namespace === namespace
+    );
+    if (matches.length !== 1) throw new Error(`Expected Secret ${namespace}/${from.secretRef.name}, found ${matches.length}`);
+    for (const [key, value] of Object.entries(matches[0].data as Record<string, string>)) {
+      env[key] = Buffer.from(value, "base64").toString("utf8");
+    }
+  }
+  for (const entry of container.env ?? []) {
+    env[entry.name] = entry.valueFrom?.fieldRef?.fieldPath === "metadata.namespace" ? namespace : entry.value;
+  }
+  return env;
 }
 
 // The pod a ReplicaSet would create from the Deployment's template.
@@ -200,6 +225,22 @@ describe.each([
       expect(env.ASYA_S3_ENDPOINT).toBe(config.s3Endpoint);
       expect(env.ASYA_S3_BUCKET).toBe(config.s3Bucket);
       expect(env.ASYA_ACTOR_NAME).toBe(pod.metadata.annotations?.["asya.sh/actor"]);
+    }
+  });
+
+  it("gives sidecars the end actors' credentials Secret", () => {
+    expect(config.sidecarEnvSecret).toBeDefined();
+    for (const pod of pods) {
+      const all: Container[] = [...(pod.spec.initContainers ?? []), ...pod.spec.containers];
+      const sidecar = all.find((c) => c.name === "asya-sidecar");
+      expect(sidecar.envFrom).toEqual([{ secretRef: { name: config.sidecarEnvSecret } }]);
+      for (const other of all.filter((c) => c.name !== "asya-sidecar")) expect(other.envFrom, other.name).toBeUndefined();
+
+      const env = resolvedEnv(sidecar, pod.metadata.namespace!, endActors);
+      expect(env.AWS_ACCESS_KEY_ID).toMatch(/\S/);
+      expect(env.AWS_SECRET_ACCESS_KEY).toMatch(/\S/);
+      const loaded = loadSidecarConfig(env);
+      expect(loaded.ok ? [] : loaded.error).toEqual([]);
     }
   });
 

@@ -75,6 +75,10 @@ describe("base", () => {
     ]);
   });
 
+  it("sets no sidecar env Secret", () => {
+    expect(envValue(webhookContainer(objects), "ASYA_SIDECAR_ENV_SECRET")).toBeUndefined();
+  });
+
   it("uses the aws pod identity provider for KEDA", () => {
     const auth = findObject(objects, "ClusterTriggerAuthentication", "asya-aws");
     expect(auth.spec).toEqual({ podIdentity: { provider: "aws" } });
@@ -118,6 +122,18 @@ describe("local overlay", () => {
     expect(envValue(container, "ASYA_SIDECAR_IMAGE")).toBe("asya-sidecar:dev");
     expect(container.image).toBe("asya-webhook:dev");
     expect(container.envFrom).toEqual([{ secretRef: { name: "asya-aws-credentials" } }]);
+  });
+
+  it("names a sidecar Secret the end-actor overlay creates", () => {
+    const secretName = envValue(webhookContainer(objects), "ASYA_SIDECAR_ENV_SECRET");
+    expect(secretName).toBeDefined();
+    const endActors = buildKustomization(overlay("local-end-actors"));
+    const secret = findObject(endActors, "Secret", secretName!);
+    const actorNamespaces = buildKustomization(overlay("example"))
+      .filter((object) => object.kind === "Deployment")
+      .map((deployment) => deployment.metadata.namespace);
+    expect(new Set(actorNamespaces)).toEqual(new Set([secret.metadata.namespace]));
+    expect(Object.keys(secret.data ?? {}).sort()).toEqual(["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]);
   });
 
   it("routes the emulator Service to the host address", () => {
@@ -185,6 +201,11 @@ describe("aws overlay", () => {
   it("keeps pod identity for KEDA", () => {
     const auth = findObject(objects, "ClusterTriggerAuthentication", "asya-aws");
     expect(auth.spec.podIdentity.provider).toBe("aws");
+  });
+
+  it("leaves sidecar credentials to IRSA", () => {
+    expect(webhookContainer(objects).env.map((e: { name: string }) => e.name)).not.toContain("ASYA_SIDECAR_ENV_SECRET");
+    expect(webhookContainer(objects).envFrom).toBeUndefined();
   });
 });
 

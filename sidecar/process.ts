@@ -250,6 +250,15 @@ async function decide(
   }
   observeHandlerDuration(deps.metrics, (deps.now() - callStarted) / 1000);
 
+  // The handler returned None, or a generator that yielded nothing: the
+  // envelope ends here, unchanged, so every envelope is still accounted for
+  // in x-sink or x-sump.
+  const endUnchanged: Decision = {
+    kind: "send",
+    outgoing: [{ destination: "x-sink", envelope, payloadText }],
+    envelopeId: envelope.id,
+  };
+
   switch (response.status) {
     case 200: {
       const frames = parseRuntimeFrames(response.body);
@@ -259,16 +268,22 @@ async function decide(
           field: frames.error.field,
         });
       }
+      if (frames.value.length === 0) return endUnchanged;
       const routed = routeFrames(envelope, frames.value, actor, nowIso());
       if (!routed.ok) return fail("RuntimeError", routed.error);
       return { kind: "send", outgoing: routed.value, envelopeId: envelope.id };
     }
     case 204:
-      // The handler returned None: the envelope ends here, unchanged.
+      return endUnchanged;
+    case 503:
+      // The runtime is shutting down: the message stays in the queue and
+      // comes back to this pod's replacement or another replica.
       return {
-        kind: "send",
-        outgoing: [{ destination: "x-sink", envelope, payloadText }],
-        envelopeId: envelope.id,
+        kind: "runtime-lost",
+        error: new RuntimeUnavailableError(
+          "runtime returned HTTP 503 because it is stopping",
+          "STOPPING",
+        ),
       };
     case 400:
       return fail(

@@ -246,6 +246,27 @@ describe("processMessage", () => {
     }]);
   });
 
+  it("forwards the envelope to x-sink when a generator yields nothing", async () => {
+    const { deps, queues } = setup({ status: 200, body: '{"frames":[]}' });
+    const outcome = await processMessage(message(INCOMING), SOURCE, deps);
+    expect(outcome).toEqual({ kind: "deleted" });
+    expect(queues.sent).toEqual([{
+      queueUrl: "url:asya-ns-x-sink",
+      body: INCOMING,
+    }]);
+  });
+
+  it("leaves the message when the runtime is stopping", async () => {
+    const { deps, queues } = setup({
+      status: 503,
+      body: '{"error":"stopping"}',
+    });
+    const outcome = await processMessage(message(INCOMING), SOURCE, deps);
+    expect(outcome.kind).toBe("runtime-lost");
+    expect(queues.sent).toEqual([]);
+    expect(queues.deleted).toEqual([]);
+  });
+
   it("redirects a frame for an actor without queue", async () => {
     const { deps, queues } = setup(frames("1"));
     queues.existing.delete("asya-ns-c");

@@ -80,7 +80,7 @@ export async function openMesh(processes: ProcessRegistry): Promise<Mesh> {
 
 /** Stops every process of the run and removes the work folder. */
 export async function closeMesh(mesh: Mesh): Promise<void> {
-  await mesh.processes.stopAll();
+  await mesh.processes.stopAll(3_000);
   mesh.sqs.destroy();
   mesh.s3.destroy();
   await rm(mesh.workDir, { recursive: true, force: true });

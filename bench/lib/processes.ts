@@ -34,6 +34,17 @@ export class ProcessRegistry {
     this.#children.delete(child);
   }
 
+  /**
+   * Kills one process with SIGKILL and waits for its exit. For sidecars
+   * whose work is done: a graceful stop lets the pending long poll return,
+   * which takes up to ASYA_SQS_WAIT_TIME_SECONDS (20 s by default).
+   */
+  async kill(child: ChildProcess | undefined): Promise<void> {
+    if (child === undefined) return;
+    await stopProcess(child, "SIGKILL", 10_000);
+    this.#children.delete(child);
+  }
+
   /** Stops every tracked process at once. */
   async stopAll(graceMs = 10_000): Promise<void> {
     await Promise.all([...this.#children].map((child) => this.stop(child, graceMs)));

@@ -43,7 +43,7 @@ export const throughputSuite: Suite = {
   async run(context) {
     const windows = context.quick ? 2 : 3;
     const windowSize = context.quick ? 30 : 100;
-    const directMs = context.quick ? 1_000 : 2_500;
+    const directMs = context.quick ? 500 : 2_000;
     const mesh = await context.mesh();
     const runtime = await startRuntime(mesh, ACTOR);
     const socketPath = join(runtime.socketDir, "asya-runtime.sock");
@@ -191,7 +191,7 @@ async function drainThroughSidecar(
       },
     };
   } finally {
-    await context.processes.stop(sidecar.child);
+    await context.processes.kill(sidecar.child);
   }
 }
 

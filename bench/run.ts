@@ -98,7 +98,8 @@ async function main(args: string[]): Promise<number> {
 
   const stopEverything = async () => {
     if (mesh !== undefined) await closeMesh(await mesh.catch(() => ({ processes } as Mesh))).catch(() => {});
-    await processes.stopAll();
+    // Sidecars let a pending long poll return on SIGTERM (up to 20 s); 3 s is enough for the rest.
+    await processes.stopAll(3_000);
   };
   const onSignal = (signal: Deno.Signal) => {
     progress(`${signal} received: stopping every process`);

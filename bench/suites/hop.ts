@@ -78,7 +78,11 @@ export const hopSuite: Suite = {
         { figure: "direct /invoke, no-op handler", unit: "ms", summary: summarize(invokeMs) },
       ],
       notes: [
-        `Where the added time goes (medians of this run): a sidecar waits in a long poll, so each hop pays the endpoint's wake-up, about ${formatNumber(wakeup)} ms, which the bare loop never pays because its message is already there; the /invoke call to the runtime costs about ${formatNumber(invoke)} ms; the remaining ${formatNumber(rest)} ms per hop is the sidecar's own work (parsing and validating the envelope, building and serialising the next one, one JSON log line) plus scheduling of eleven processes on two cores. One bare hop, three SDK calls, costs ${formatNumber(bareHop)} ms, which bounds the chain from below whatever the sidecar does.`,
+        `Where the added time goes (medians of this run): each hop in the chain pays a long-poll wake-up of about ${formatNumber(wakeup)} ms, which the bare loop does not pay because its message is already waiting, and an /invoke call of about ${formatNumber(invoke)} ms. ` +
+        (rest >= 0
+          ? `The remaining ${formatNumber(rest)} ms per hop is the sidecar's own work (parsing and checking the envelope, building the next one, one JSON log line) and the scheduling of a dozen processes on two cores. `
+          : `These two account for all of the added time within this run's noise; the per-pair row shows how far the difference moves between neighbouring runs. `) +
+        `One bare hop, three SDK calls, costs ${formatNumber(bareHop)} ms, so on this endpoint the SQS round trips, not the sidecar, set the pace of a chain.`,
       ],
     };
   },

@@ -144,7 +144,7 @@ function runInfo(options: Options, started: Date, loadAtStart: number[], failure
   const minutes = ((Date.now() - started.getTime()) / 60_000).toFixed(1);
   return {
     date: `${started.toISOString().slice(0, 16).replace("T", " ")} UTC (${minutes} min)`,
-    command: `npm run bench${options.quick ? " -- --quick" : ""}${options.only ? ` -- --only ${options.only.join(",")}` : ""}`,
+    command: commandLine(options),
     machine: [
       `${cpus[0]?.model ?? "unknown CPU"}, ${cpus.length} logical CPUs, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB RAM, ${os.type()} ${os.release()}`,
     ],
@@ -160,6 +160,12 @@ function runInfo(options: Options, started: Date, loadAtStart: number[], failure
     ],
     failures,
   };
+}
+
+/** The npm command that repeats this run, without the output file and notes. */
+export function commandLine(options: Pick<Options, "quick" | "only">): string {
+  const args = [...(options.quick ? ["--quick"] : []), ...(options.only ? ["--only", options.only.join(",")] : [])];
+  return args.length === 0 ? "npm run bench" : `npm run bench -- ${args.join(" ")}`;
 }
 
 function intro(options: Options): string[] {

@@ -162,7 +162,7 @@ function runInfo(options: Options, started: Date, loadAtStart: number[], failure
   };
 }
 
-/** The npm command that repeats this run, without the output file and notes. */
+/** Builds the npm command that repeats this run, leaving out the output file and notes. */
 export function commandLine(options: Pick<Options, "quick" | "only">): string {
   const args = [...(options.quick ? ["--quick"] : []), ...(options.only ? ["--only", options.only.join(",")] : [])];
   return args.length === 0 ? "npm run bench" : `npm run bench -- ${args.join(" ")}`;

@@ -2,7 +2,7 @@
  * Baseline of the cold-start benchmark: the least a Deno process must do to
  * reach its queue. It sends one ReceiveMessage with a bare fetch (AWS JSON
  * 1.0 protocol, no SDK), then keeps long-polling so its idle memory can be
- * read, and exits after 60 s if nobody stops it. With `--with-sdk` it
+ * read, and exits on its own after 60 s. With `--with-sdk` it
  * first loads and builds the SQS and S3 clients of the AWS SDK, as the
  * sidecar does, without calling them, so that cost can be told apart.
  *

@@ -19,7 +19,7 @@ export interface InvokeRun {
  * Sends `body` to `/invoke` from `concurrency` kept-alive connections, each
  * one call at a time, until `durationMs` has passed or `maxCalls` calls
  * have completed. Connection k starts `k * rampMs` ms late (default 10).
- * Throws when an answer is not 200.
+ * Throws when a response is not 200.
  */
 export async function invokeLoop(
   socketPath: string,
@@ -60,7 +60,7 @@ export async function invokeLoop(
   }
 }
 
-/** Sends one `/invoke` call; resolves with the answer's size in bytes. */
+/** Sends one `/invoke` call; resolves with the response size in bytes. */
 export function invokeOnce(agent: http.Agent, socketPath: string, body: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const request = http.request({
@@ -74,7 +74,7 @@ export function invokeOnce(agent: http.Agent, socketPath: string, body: string):
       response.on("data", (chunk: Buffer) => (bytes += chunk.length));
       response.on("end", () => {
         if (response.statusCode === 200) resolve(bytes);
-        else reject(new Error(`Runtime answered /invoke with HTTP ${response.statusCode}, expected 200`));
+        else reject(new Error(`Runtime responded to /invoke with HTTP ${response.statusCode}, expected 200`));
       });
       response.on("error", reject);
     });
@@ -84,7 +84,7 @@ export function invokeOnce(agent: http.Agent, socketPath: string, body: string):
   });
 }
 
-/** Sends one `/invoke` call on a fresh connection, as the sidecar does; returns its duration and the answer's text. */
+/** Sends one `/invoke` call on a fresh connection, as the sidecar does; returns its duration and the response text. */
 export function invokeForText(socketPath: string, body: string): Promise<{ ms: number; text: string }> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
@@ -98,7 +98,7 @@ export function invokeForText(socketPath: string, body: string): Promise<{ ms: n
       response.on("data", (chunk: Buffer) => chunks.push(chunk));
       response.on("end", () => {
         if (response.statusCode !== 200) {
-          reject(new Error(`Runtime answered /invoke with HTTP ${response.statusCode}, expected 200`));
+          reject(new Error(`Runtime responded to /invoke with HTTP ${response.statusCode}, expected 200`));
           return;
         }
         const text = Buffer.concat(chunks).toString("utf8");

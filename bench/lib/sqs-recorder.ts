@@ -1,7 +1,7 @@
 /**
  * A pass-through HTTP proxy on 127.0.0.1 in front of the SQS endpoint that
  * records when the first ReceiveMessage arrives, so a cold start is timed
- * where the endpoint sees it rather than where the client logs it.
+ * where the request arrives rather than where the client logs it.
  */
 import http from "node:http";
 

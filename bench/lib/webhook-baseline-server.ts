@@ -1,7 +1,7 @@
 /**
  * Serves the baseline app over HTTPS on 127.0.0.1, as the webhook serves
  * its own: `deno run --allow-net --allow-read bench/lib/webhook-baseline-server.ts PORT CERT_DIR [PATCH_BYTES]`.
- * PATCH_BYTES pads the answer, see createBaselineApp.
+ * PATCH_BYTES pads the response, see createBaselineApp.
  * Prints one JSON line when it listens; stops on SIGTERM.
  */
 import { join } from "node:path";

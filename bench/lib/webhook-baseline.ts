@@ -1,15 +1,15 @@
 /**
  * The webhook benchmark's baseline: a Hono app with the same route that
- * reads the AdmissionReview, parses it and allows it unchanged, so the
- * difference to the real webhook is its admission work (decoding, the
- * injection patch, metrics and its log line).
+ * reads the AdmissionReview, parses it and allows it unchanged. The
+ * difference to the real webhook is then its admission work (decoding,
+ * the injection patch, metrics and its log line).
  */
 import { Hono } from "hono";
 
 /**
- * Creates the baseline app. With `patchBytes` above 0 the answer carries
+ * Creates the baseline app. With `patchBytes` above 0 the response carries
  * an empty JSON Patch padded with whitespace to about that many bytes, so
- * its size matches the webhook's answer; the default 0 sends none.
+ * its size matches the webhook's response. The default 0 sends no patch.
  */
 export function createBaselineApp(patchBytes = 0): Hono {
   // Base64 grows the text by a third, so the padding is three quarters of the target.

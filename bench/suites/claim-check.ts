@@ -1,7 +1,7 @@
 /**
  * Claim check: a large payload through a 3-actor chain of no-op actors,
  * each passing it through unchanged, against raw S3 PutObject + GetObject
- * of the same bytes on the same server; and the sidecars' peak resident
+ * of the same bytes on the same server. Also the sidecars' peak resident
  * memory as a multiple of the payload size.
  */
 import { GetObjectCommand, PutObjectCommand } from "@aws-sdk/client-s3";
@@ -170,10 +170,10 @@ async function measureSize(mesh: Mesh, actors: BenchActor[], bytes: number, runs
  * Times, in this process, the CPU steps a sidecar runs on the payload in
  * one hop, with the same shared functions it calls: check the download
  * (size, SHA-256, UTF-8, JSON), check the JSON again, build the /invoke
- * request, parse the runtime's answer, measure and key the result.
+ * request, parse the runtime's response, measure and key the result.
  * Each step is warmed up once, then timed.
  */
-async function timeSteps(ref: { uri: string; bytes: number; sha256: string }, body: Uint8Array, answer: string): Promise<Array<[string, number]>> {
+async function timeSteps(ref: { uri: string; bytes: number; sha256: string }, body: Uint8Array, responseText: string): Promise<Array<[string, number]>> {
   const steps: Array<[string, number]> = [];
   // One untimed call warms the JIT; the median of the timed ones is kept.
   // The 100 MB case gets one timed call, to stay within the run's budget.
@@ -194,8 +194,8 @@ async function timeSteps(ref: { uri: string; bytes: number; sha256: string }, bo
   const text = checked.value;
   await time("scan the JSON again after the download check", () => checkJsonText(text));
   await time("serialise the /invoke request", () => serializeEnvelope({ id: "probe", route: { prev: [], curr: "hop1", next: ["claim-out"] }, headers: {} }, text));
-  const frames = await time("parse the runtime's frames", () => parseRuntimeFrames(answer));
-  if (!frames.ok) throw new Error(`Runtime answer did not parse: ${frames.error.message}`);
+  const frames = await time("parse the runtime's frames", () => parseRuntimeFrames(responseText));
+  if (!frames.ok) throw new Error(`Runtime response did not parse: ${frames.error.message}`);
   const payloadText = frames.value[0].payloadText;
   await time("serialise the next envelope and measure its UTF-8 size", () => utf8ByteLength(serializeEnvelope({ id: "probe", route: { prev: ["hop1"], curr: "claim-out", next: [] }, headers: {} }, payloadText)));
   await time("encode and hash the result to key the claim check", () => createClaimCheck(payloadText, BUCKET, `claims/${NAMESPACE}/`));
@@ -218,7 +218,7 @@ function sizeNotes(result: SizeResult): string[] {
   }
   if (result.peakGrowthBytes / result.bytes >= GOAL_RSS_MULTIPLE) {
     notes.push(
-      `Memory at ${label}: the sidecar holds several copies of the payload at once while it works: the downloaded bytes, the decoded text, the request body to the runtime, the runtime's answer as bytes and as text, the next envelope and its bytes for hashing. Its peak grew by ${formatNumber(result.peakGrowthBytes / result.bytes)}× the payload size (peak ${formatNumber(result.peakBytes / 2 ** 20)} MiB).`,
+      `Memory at ${label}: going by sidecar/process.ts and sidecar/claim-check.ts, the sidecar holds several copies of the payload at once during a hop: the downloaded bytes, the decoded text, the request body to the runtime, the runtime's response as bytes and as text, the next envelope and its bytes for hashing. Its peak grew by ${formatNumber(result.peakGrowthBytes / result.bytes)}× the payload size (peak ${formatNumber(result.peakBytes / 2 ** 20)} MiB).`,
     );
   }
   return notes;

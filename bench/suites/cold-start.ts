@@ -1,6 +1,6 @@
 /**
  * Sidecar cold start: from process start (`deno run sidecar/main.ts`) to
- * its first ReceiveMessage as the endpoint sees it, and its idle RSS,
+ * its first ReceiveMessage as it arrives at the endpoint, and its idle RSS,
  * against a bare Deno script that sends one ReceiveMessage with fetch.
  */
 import type { ChildProcess } from "node:child_process";

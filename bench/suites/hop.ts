@@ -140,7 +140,7 @@ export async function receiveOne(mesh: Mesh, url: string): Promise<{ body: strin
   throw new Error(`No message arrived on ${url} within ${RECEIVE_ATTEMPTS} long polls`);
 }
 
-/** Time from a SendMessage's answer to the answer of a ReceiveMessage already waiting on the queue. */
+/** Measures the time from a SendMessage response to the response of a ReceiveMessage already waiting on the queue. */
 async function probeWakeup(mesh: Mesh, samples: number): Promise<number[]> {
   const url = queueUrl(mesh, "probe");
   const results: number[] = [];

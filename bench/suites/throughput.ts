@@ -18,14 +18,14 @@ const LEVELS = [1, 4, 16];
 const GOAL_SHARE = 0.8;
 const ACTOR = "tput";
 
-/** What one concurrency level measured, for the table and the notes. */
+/** Measurements of one concurrency level, for the table and the notes. */
 interface Level {
   concurrency: number;
   directRates: number[];
   sidecar: SidecarRun;
 }
 
-/** What the sidecar did at one level: window rates and means, or why it stopped. */
+/** Outcome of the sidecar at one level: window rates and means, or the reason it stopped. */
 type SidecarRun =
   | {
     ok: true;

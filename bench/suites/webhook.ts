@@ -35,9 +35,9 @@ const WEBHOOK_ENV: Record<string, string> = {
 };
 
 /**
- * A pod as a ReplicaSet creates it for an annotated Deployment: owner
- * reference, labels, the actor annotations, one container with env,
- * resources and a probe, and the projected service account token.
+ * Builds the review of a pod as a ReplicaSet creates it for an annotated
+ * Deployment: owner reference, labels, the actor annotations, one container
+ * with env, resources and a probe, and the projected service account token.
  */
 export function typicalPodReview(uid: string): string {
   return JSON.stringify({
@@ -105,7 +105,7 @@ export const webhookSuite: Suite = {
     const quietApp = createApp({ config: loaded.value, log: createLogger({ level: "error", print: () => {} }) });
     const baselineApp = createBaselineApp();
     const local = "http://webhook.local/mutate";
-    const answerBytes = (await (await app.fetch(reviewRequest(local, "size"))).arrayBuffer()).byteLength;
+    const responseBytes = (await (await app.fetch(reviewRequest(local, "size"))).arrayBuffer()).byteLength;
 
     const { warmup, requests } = counts.inProcess;
     context.progress(`webhook: in-process, ${warmup} warm-up + ${requests} requests per series`);
@@ -114,24 +114,24 @@ export const webhookSuite: Suite = {
     const inProcessBaseline = await series(warmup, requests, (uid) => call((request) => baselineApp.fetch(request), local, uid, false));
 
     context.progress(`webhook: over HTTPS, ${counts.overHttps.warmup} warm-up + ${counts.overHttps.requests} requests per series`);
-    const https = await measureOverHttps(context, counts.overHttps.warmup, counts.overHttps.requests, answerBytes);
+    const https = await measureOverHttps(context, counts.overHttps.warmup, counts.overHttps.requests, responseBytes);
 
     const rows: Row[] = [
       ...rowsFor("in-process", inProcess, inProcessBaseline),
       { figure: "in-process, admission log line off: latency", unit: "ms", summary: summarize(inProcessQuiet.latenciesMs) },
       ...rowsFor("over HTTPS", https.webhook, https.baseline),
-      { figure: `over HTTPS: baseline answering ${answerBytes} bytes like the webhook: latency`, unit: "ms", summary: summarize(https.paddedBaseline.latenciesMs) },
+      { figure: `over HTTPS: baseline responding with ${responseBytes} bytes like the webhook: latency`, unit: "ms", summary: summarize(https.paddedBaseline.latenciesMs) },
       { figure: "over plain HTTP (--insecure): latency", unit: "ms", summary: summarize(https.plainWebhook.latenciesMs) },
     ];
     return {
       id: "webhook",
       title: "4. Webhook",
       method: [
-        `A typical pod review: a CREATE of a pod that a ReplicaSet makes for an annotated Deployment (owner reference, labels, the actor annotations, one container with env, resources and a probe, the projected service-account token). The answer must be a JSONPatch; it is ${answerBytes} bytes. Requests go one at a time; admissions/s is given for ${BLOCKS} equal blocks of each series. In-process calls \`createApp(...).fetch\` (${counts.inProcess.warmup} warm-up, ${counts.inProcess.requests} timed), with the admission log line formatted but not printed. Over HTTPS runs \`webhook/main.ts --listen 127.0.0.1:PORT\` as its own process with a certificate from \`scripts/gen-certs.ts\`, logging to a pipe (${counts.overHttps.warmup} warm-up, ${counts.overHttps.requests} timed); the client is node:https with one kept-alive connection, as the API server keeps one. The webhook runs without Kubernetes or SQS access (\`ASYA_CREATE_QUEUES=false\`), which pod admissions do not use.`,
-        "The baseline is a Hono app on the same route that parses the review and allows it unchanged, called the same way: in-process, and over HTTPS as its own process with the same certificate. Three more series locate the time: the webhook with its admission log line turned off (in-process), the baseline answering with an empty patch padded to the webhook's answer size (over HTTPS), and the webhook over plain HTTP (\`--insecure\`, meant for local testing only).",
+        `A typical pod review: a CREATE of a pod that a ReplicaSet makes for an annotated Deployment (owner reference, labels, the actor annotations, one container with env, resources and a probe, the projected service-account token). The response must be a JSONPatch; it is ${responseBytes} bytes. Requests go one at a time; admissions/s is given for ${BLOCKS} equal blocks of each series. In-process calls \`createApp(...).fetch\` (${counts.inProcess.warmup} warm-up, ${counts.inProcess.requests} timed), with the admission log line formatted but not printed. Over HTTPS runs \`webhook/main.ts --listen 127.0.0.1:PORT\` as its own process with a certificate from \`scripts/gen-certs.ts\`, logging to a pipe (${counts.overHttps.warmup} warm-up, ${counts.overHttps.requests} timed); the client is node:https with one kept-alive connection, as the API server keeps one. The webhook runs without Kubernetes or SQS access (\`ASYA_CREATE_QUEUES=false\`), which pod admissions do not use.`,
+        "The baseline is a Hono app on the same route that parses the review and allows it unchanged, called the same way: in-process, and over HTTPS as its own process with the same certificate. Three more series locate the time: the webhook with its admission log line turned off (in-process), the baseline responding with an empty patch padded to the webhook's response size (over HTTPS), and the webhook over plain HTTP (\`--insecure\`, meant for local testing only).",
       ],
       rows,
-      notes: webhookNotes(inProcess, inProcessQuiet, inProcessBaseline, https, answerBytes),
+      notes: webhookNotes(inProcess, inProcessQuiet, inProcessBaseline, https, responseBytes),
     };
   },
 };
@@ -141,7 +141,7 @@ function webhookNotes(
   inProcessQuiet: Series,
   inProcessBaseline: Series,
   https: { webhook: Series; baseline: Series; paddedBaseline: Series; plainWebhook: Series },
-  answerBytes: number,
+  responseBytes: number,
 ): string[] {
   const notes: string[] = [];
   const latency = summarize(inProcess.latenciesMs);
@@ -149,7 +149,7 @@ function webhookNotes(
     const quiet = summarize(inProcessQuiet.latenciesMs);
     const base = summarize(inProcessBaseline.latenciesMs);
     notes.push(
-      `Where the time goes in-process: the median admission takes ${formatNumber(latency.median)} ms against ${formatNumber(base.median)} ms for the baseline, so the admission work (decoding the review, planning the injection, building the patch) is about ${formatNumber(latency.median - base.median)} ms; the log line accounts for ${formatNumber(latency.median - quiet.median)} ms of it. The p99 of ${formatNumber(latency.p99)} ms is ${formatNumber(latency.p99 / latency.median)}× the median: single slow requests, from garbage collection of the allocations of each admission and from the CPU taken by other processes on the same two cores, not a slower path through the code.`,
+      `Where the time goes in-process: the median admission takes ${formatNumber(latency.median)} ms against ${formatNumber(base.median)} ms for the baseline, so the admission work (decoding the review, planning the injection, building the patch) is about ${formatNumber(latency.median - base.median)} ms; the log line accounts for ${formatNumber(latency.median - quiet.median)} ms of it. The p99 of ${formatNumber(latency.p99)} ms is ${formatNumber(latency.p99 / latency.median)}× the median, so it comes from single slow requests. Garbage collection of each admission's allocations and the CPU taken by other processes on the same two cores are the likely causes; this run does not tell them apart.`,
     );
   }
   const overHttps = summarize(https.webhook.latenciesMs);
@@ -159,16 +159,16 @@ function webhookNotes(
     const plain = summarize(https.plainWebhook.latenciesMs);
     const nagle = padded.median > 30 && small.median < 10 && plain.median < 10;
     notes.push(
-      `Where the time goes over HTTPS: the baseline takes ${formatNumber(small.median)} ms with its small answer and ${formatNumber(padded.median)} ms when it answers with ${answerBytes} bytes like the webhook, which takes ${formatNumber(overHttps.median)} ms, and ${formatNumber(plain.median)} ms over plain HTTP.` +
+      `Where the time goes over HTTPS: the baseline takes ${formatNumber(small.median)} ms with its small response and ${formatNumber(padded.median)} ms when it responds with ${responseBytes} bytes like the webhook, which takes ${formatNumber(overHttps.median)} ms, and ${formatNumber(plain.median)} ms over plain HTTP.` +
         (nagle
-          ? " So a TLS answer of this size, not the admission work, costs about 40 ms per request. This matches Nagle's algorithm on the server's TLS connection holding back the last part of the answer until the client's delayed ACK, which Linux sends after up to 40 ms. In a separate check on this machine, curl as the client saw the same 40 ms on a reused connection, so the delay comes from the server side (Deno 2.9.6, `Deno.serve` with `cert` and `key`), and an API server would wait the same way on every admission."
+          ? " So a TLS response of this size, not the admission work, costs about 40 ms per request. This matches Nagle's algorithm on the server's TLS connection holding back the last part of the response until the client's delayed ACK, which Linux sends after up to 40 ms. In a separate check on this machine, curl as the client saw the same 40 ms on a reused connection, so the delay comes from the server side (Deno 2.9.6, `Deno.serve` with `cert` and `key`), and an API server would wait the same way on every admission."
           : ""),
     );
   }
   return notes;
 }
 
-/** A POST of the typical pod review to `url`. */
+/** Builds a POST of the typical pod review to `url`. */
 function reviewRequest(url: string, uid: string): Request {
   return new Request(url, { method: "POST", headers: { "content-type": "application/json" }, body: typicalPodReview(uid) });
 }
@@ -209,13 +209,13 @@ async function series(warmup: number, requests: number, send: (uid: string) => P
   return { latenciesMs, rates };
 }
 
-/** Sends one review and checks the answer: a JSONPatch from the webhook, an allow from the baseline. */
+/** Sends one review and checks the response: a JSONPatch from the webhook, an allow from the baseline. */
 async function call(fetcher: (request: Request) => Response | Promise<Response>, url: string, uid: string, expectPatch: boolean): Promise<void> {
   const response = await fetcher(reviewRequest(url, uid));
   const review = await response.json() as { response?: { uid?: string; allowed?: boolean; patchType?: string } };
   const answer = review.response;
   if (response.status !== 200 || answer?.uid !== uid || answer.allowed !== true || (expectPatch && answer.patchType !== "JSONPatch")) {
-    throw new Error(`Unexpected admission answer: HTTP ${response.status} ${JSON.stringify(review).slice(0, 200)}`);
+    throw new Error(`Unexpected admission response: HTTP ${response.status} ${JSON.stringify(review).slice(0, 200)}`);
   }
 }
 
@@ -223,7 +223,7 @@ async function measureOverHttps(
   context: SuiteContext,
   warmup: number,
   requests: number,
-  answerBytes: number,
+  responseBytes: number,
 ): Promise<{ webhook: Series; baseline: Series; paddedBaseline: Series; plainWebhook: Series }> {
   const certDir = await mkdtemp("/tmp/asya-bench-tls-");
   // The certificate names "localhost", which resolves to 127.0.0.1 here, so the client checks it as usual.
@@ -248,9 +248,9 @@ async function measureOverHttps(
     }
 
     const baseline = await overHttpsBaseline(context, certDir, 0, warmup, requests, overTls);
-    const paddedBaseline = await overHttpsBaseline(context, certDir, answerBytes, warmup, requests, overTls);
+    const paddedBaseline = await overHttpsBaseline(context, certDir, responseBytes, warmup, requests, overTls);
 
-    // The same webhook over plain HTTP (--insecure, local testing only) tells TLS costs apart.
+    // The same webhook over plain HTTP (--insecure, local testing only) separates the cost of TLS.
     const plainPort = await freePort();
     const plain = await startServer(context, "webhook over plain HTTP", [
       "run", "--allow-net", "--allow-read", "--allow-env", "--allow-sys", join(REPO_ROOT, "webhook", "main.ts"), "--insecure", "--listen", `127.0.0.1:${plainPort}`,
@@ -269,7 +269,7 @@ async function measureOverHttps(
   }
 }
 
-/** Runs the baseline app as its own HTTPS process, answering with about `patchBytes` bytes, and measures it. */
+/** Runs the baseline app as its own HTTPS process, responding with about `patchBytes` bytes, and measures it. */
 async function overHttpsBaseline(
   context: SuiteContext,
   certDir: string,
@@ -289,7 +289,7 @@ async function overHttpsBaseline(
   }
 }
 
-/** Posts `body` to /mutate on localhost:`port` with node:http or node:https and returns the answer as a fetch Response. */
+/** Posts `body` to /mutate on localhost:`port` with node:http or node:https and returns the response as a fetch Response. */
 function post(client: typeof http | typeof https, agent: http.Agent, port: number, body: string): Promise<Response> {
   return new Promise((resolve, reject) => {
     const request = client.request({

@@ -22,10 +22,14 @@ interface Flags {
   listen: { hostname: string; port: number } | undefined;
 }
 
-/** Parses `--insecure` and `--listen HOST:PORT`; returns an error message for anything else. */
+/**
+ * Parses `--insecure` and `--listen HOST:PORT`, and returns an error message
+ * for anything else. A leading `--` is skipped, because `deno task webhook
+ * -- FLAGS` passes it through to the script.
+ */
 export function parseFlags(args: string[]): Flags | string {
   const flags: Flags = { insecure: false, listen: undefined };
-  for (let index = 0; index < args.length; index++) {
+  for (let index = args[0] === "--" ? 1 : 0; index < args.length; index++) {
     const arg = args[index];
     if (arg === "--insecure") {
       flags.insecure = true;

@@ -38,7 +38,7 @@ export function parseFlags(args: string[]): Flags | string {
       const match = /^(.+):(\d{1,5})$/.exec(value ?? "");
       const port = Number(match?.[2]);
       if (match === null || port < 1 || port > 65_535) {
-        return `Invalid --listen: expected HOST:PORT such as 127.0.0.1:8443, found ${JSON.stringify(value ?? "")}`;
+        return `Invalid --listen: expected HOST:PORT with a port from 1 to 65535, such as 127.0.0.1:8443, found ${JSON.stringify(value ?? "")}`;
       }
       flags.listen = { hostname: match[1].replace(/^\[(.*)\]$/, "$1"), port };
     } else {

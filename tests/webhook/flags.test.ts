@@ -26,6 +26,23 @@ describe("parseFlags", () => {
     expect(parseFlags(["--port", "8443"])).toBe('Unknown argument "--port": expected --insecure or --listen HOST:PORT');
   });
 
+  it("names the port range", () => {
+    for (const value of ["127.0.0.1:99999", "127.0.0.1:0", "127.0.0.1:65536"]) {
+      expect(parseFlags(["--listen", value])).toBe(
+        `Invalid --listen: expected HOST:PORT with a port from 1 to 65535, such as 127.0.0.1:8443, found "${value}"`,
+      );
+    }
+  });
+
+  it("rejects --listen without a port", () => {
+    expect(parseFlags(["--listen", "localhost"])).toBe(
+      'Invalid --listen: expected HOST:PORT with a port from 1 to 65535, such as 127.0.0.1:8443, found "localhost"',
+    );
+    expect(parseFlags(["--listen"])).toBe(
+      'Invalid --listen: expected HOST:PORT with a port from 1 to 65535, such as 127.0.0.1:8443, found ""',
+    );
+  });
+
   it("accepts the port range ends", () => {
     expect(parseFlags(["--listen", "127.0.0.1:1"])).toEqual({ insecure: false, listen: { hostname: "127.0.0.1", port: 1 } });
     expect(parseFlags(["--listen", "127.0.0.1:65535"])).toEqual({

@@ -25,7 +25,7 @@ export async function acquireDataLock(
       const file = await open(path, "wx");
       await file.writeFile(String(process.pid));
       await file.close();
-      return { release: () => rm(path, { force: true }) };
+      return { release: () => releaseIfOwned(path) };
     } catch (error) {
       if ((error as { code?: string }).code !== "EEXIST") throw error;
     }
@@ -40,13 +40,28 @@ export async function acquireDataLock(
   throw new Error(`Could not create ${path} after removing a stale lock`);
 }
 
+/**
+ * Removes the lock file only while it still names this process, so a stack
+ * never deletes a lock that another stack holds.
+ */
+async function releaseIfOwned(path: string): Promise<void> {
+  const holder = (await readFile(path, "utf8").catch(() => "")).trim();
+  if (holder === String(process.pid)) await rm(path, { force: true });
+}
+
 function isRunning(pid: number): boolean {
   try {
     // Signal 0 checks that the process exists without signalling it.
     process.kill(pid, 0);
     return true;
   } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === "ESRCH") return false;
     // EPERM: the process exists but belongs to another user.
-    return (error as { code?: string }).code === "EPERM";
+    if (code === "EPERM") return true;
+    // Deno without --allow-run rejects the signal itself (and reading /proc
+    // needs --allow-all there). The lock is then treated as held, because
+    // taking over a live stack's directory would corrupt its queues.
+    return true;
   }
 }

@@ -2,7 +2,7 @@
 // clean stop on SIGTERM, and one-line errors for bad input.
 
 import { spawn } from "node:child_process";
-import { writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
@@ -17,6 +17,7 @@ const PERMISSIONS = [
   "--allow-env",
   "--allow-sys",
   "--allow-ffi",
+  "--allow-run",
 ];
 const RUN_LIMIT_MS = 45_000;
 
@@ -158,6 +159,27 @@ describe("local CLI", () => {
     } finally {
       await new Promise((resolve) => blocker.close(resolve));
     }
+  });
+
+  test("refuses a data directory that a running process holds", async () => {
+    // The test process is alive, so its id in the lock file must stop the
+    // CLI from taking the directory over.
+    const held = join(dataDir, "held");
+    await mkdir(held, { recursive: true });
+    await writeFile(join(held, "local-stack.lock"), String(process.pid));
+    const result = await runCli([
+      "--sqs-port",
+      "0",
+      "--s3-port",
+      "0",
+      "--data-dir",
+      held,
+    ]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`is in use by process ${process.pid}`);
+    expect(await readFile(join(held, "local-stack.lock"), "utf8")).toBe(
+      String(process.pid),
+    );
   });
 
   test("names an unwritable data directory", async () => {

@@ -1,7 +1,7 @@
 // Durability: everything the local stack accepted is still there after a
 // stop and a start on the same data directory.
 
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import {
@@ -160,6 +160,15 @@ test("a lock left by a stopped process is taken over", async () => {
   await writeFile(join(dir, "local-stack.lock"), "4194305");
   const stack = await startLocalStack({ dataDir: dir });
   await stack.stop();
+});
+
+test("stop keeps a lock that another process took over", async () => {
+  const dir = join(dataDir, "taken-over");
+  await mkdir(dir, { recursive: true });
+  const stack = await startLocalStack({ dataDir: dir });
+  await writeFile(join(dir, "local-stack.lock"), "4194305");
+  await stack.stop();
+  expect(await readFile(join(dir, "local-stack.lock"), "utf8")).toBe("4194305");
 });
 
 test("startLocalStack rejects a non-loopback host", async () => {

@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { copies, parseDockerfile, type Stage } from "./dockerfile.ts";
 import { REPO_ROOT } from "./kustomize-build.ts";
+import { DENO } from "../webhook/deno-process.ts";
 
 const DENO_VERSION: string = JSON.parse(readFileSync(join(REPO_ROOT, "package-lock.json"), "utf8"))
   .packages["node_modules/deno"].version;
@@ -92,7 +93,7 @@ describe.each(IMAGES)("$dockerfile", (image) => {
   it("copies every imported local module", () => {
     const build = dockerfile.stages.find((stage) => compileCommand(stage) !== undefined)!;
     const copied = copies(build).filter((c) => c.from === undefined).flatMap((c) => c.sources.map((s) => s.replace(/\/$/, "")));
-    const info = JSON.parse(execFileSync("deno", ["info", "--json", image.entry!], {
+    const info = JSON.parse(execFileSync(DENO, ["info", "--json", image.entry!], {
       cwd: REPO_ROOT,
       encoding: "utf8",
       timeout: 60_000,

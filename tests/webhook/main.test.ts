@@ -2,25 +2,21 @@
  * Runs webhook/main.ts as a real Deno process: plain HTTP mode, HTTPS with
  * a certificate from a temporary directory, and the certificate reload.
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, execFileSync } from "node:child_process";
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { request as httpsRequest } from "node:https";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { exited, spawnDeno, stopProcess } from "./deno-process.ts";
 import { actorPod, reviewOf } from "./helpers.ts";
 
 const children: ChildProcess[] = [];
 const directories: string[] = [];
 
 afterEach(async () => {
-  for (const child of children.splice(0)) {
-    if (child.exitCode === null) {
-      child.kill("SIGTERM");
-      await new Promise((resolve) => child.once("exit", resolve));
-    }
-  }
+  for (const child of children.splice(0)) await stopProcess(child);
   for (const directory of directories.splice(0)) rmSync(directory, { recursive: true, force: true });
 });
 
@@ -33,12 +29,13 @@ async function freePort(): Promise<number> {
 }
 
 interface Running {
+  child: ChildProcess;
   lines: any[];
   waitFor(event: string): Promise<any>;
 }
 
 function startWebhook(args: string[], env: Record<string, string>): Running {
-  const child = spawn("npx", ["deno", "run", "--allow-net", "--allow-read", "--allow-env", "--allow-sys", "webhook/main.ts", ...args], {
+  const child = spawnDeno(["run", "--allow-net", "--allow-read", "--allow-env", "--allow-sys", "webhook/main.ts", ...args], {
     env: {
       PATH: process.env.PATH ?? "",
       HOME: process.env.HOME ?? "/tmp",
@@ -68,6 +65,7 @@ function startWebhook(args: string[], env: Record<string, string>): Running {
     }
   });
   return {
+    child,
     lines,
     waitFor(event) {
       const found = lines.find((line) => line.event === event);
@@ -125,11 +123,28 @@ describe("webhook main", () => {
     expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
   });
 
+  it("accepts the -- from deno task", async () => {
+    const port = await freePort();
+    const webhook = startWebhook(["--", "--insecure", "--listen", `127.0.0.1:${port}`], {});
+    const listening = await webhook.waitFor("http_listening");
+    expect(listening.port).toBe(port);
+    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+  });
+
+  it("stops listening on SIGTERM", async () => {
+    const port = await freePort();
+    const webhook = startWebhook(["--insecure", "--listen", `127.0.0.1:${port}`], {});
+    await webhook.waitFor("http_listening");
+    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+
+    expect(await stopProcess(webhook.child)).toBe(0);
+    expect(webhook.lines.map((line) => line.event)).toContain("webhook_stopping");
+    await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
+  });
+
   it("exits 2 on bad configuration", async () => {
     const webhook = startWebhook(["--insecure", "--listen", "127.0.0.1:1"], { ASYA_SIDECAR_IMAGE: "", ASYA_CREATE_QUEUES: "yes" });
-    const child = children[children.length - 1];
-    const code = await new Promise((resolve) => child.once("exit", resolve));
-    expect(code).toBe(2);
+    expect(await exited(webhook.child)).toBe(2);
     const errors = webhook.lines.filter((line) => line.event === "invalid_config").map((line) => line.error);
     expect(errors).toContain('Invalid environment variable ASYA_CREATE_QUEUES: expected true or false, found "yes"');
     expect(errors.some((error: string) => error.startsWith("Missing environment variable ASYA_SIDECAR_IMAGE"))).toBe(true);
@@ -137,8 +152,7 @@ describe("webhook main", () => {
 
   it("exits 2 on an unknown flag", async () => {
     const webhook = startWebhook(["--port", "8443"], {});
-    const child = children[children.length - 1];
-    expect(await new Promise((resolve) => child.once("exit", resolve))).toBe(2);
+    expect(await exited(webhook.child)).toBe(2);
     expect(webhook.lines[0].error).toBe('Unknown argument "--port": expected --insecure or --listen HOST:PORT');
   });
 

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { ScaledObject } from "@kubernetes-models/keda/keda.sh/v1alpha1";
 import { renderScaledObjectsYaml, settingsFromEnv } from "../../scripts/render.ts";
+import { DENO, REPO_ROOT } from "./deno-process.ts";
 
 const settings = { awsRegion: "eu-west-1", authKind: "TriggerAuthentication" as const, authName: "aws-irsa" };
 
@@ -92,7 +93,8 @@ describe("settingsFromEnv", () => {
 
 describe("render command", () => {
   it("reads stdin and writes YAML", () => {
-    const result = spawnSync("npx", ["deno", "run", "--allow-read", "--allow-env", "scripts/render.ts"], {
+    const result = spawnSync(DENO, ["run", "--allow-read", "--allow-env", "scripts/render.ts"], {
+      cwd: REPO_ROOT,
       input,
       encoding: "utf8",
       timeout: 60_000,
@@ -107,7 +109,8 @@ describe("render command", () => {
   });
 
   it("exits 1 on bad annotations", () => {
-    const result = spawnSync("npx", ["deno", "run", "--allow-read", "--allow-env", "scripts/render.ts"], {
+    const result = spawnSync(DENO, ["run", "--allow-read", "--allow-env", "scripts/render.ts"], {
+      cwd: REPO_ROOT,
       input: "kind: Deployment\nmetadata: {name: x, annotations: {asya.sh/actor: x, asya.sh/scaling: hpa}}\n",
       encoding: "utf8",
       timeout: 60_000,

@@ -13,6 +13,7 @@
  *   --days N               serving certificate lifetime in days (default 365)
  *   --webhook-config FILE  MutatingWebhookConfiguration whose webhooks get the
  *                          caBundle (default manifests/mutating-webhook.yaml)
+ *   -h, --help             print the usage and exit
  *
  * Writes `webhook-tls-secret.yaml` (a kubernetes.io/tls Secret with tls.crt,
  * tls.key and ca.crt) and `ca-bundle-patch.yaml` (a strategic merge patch that
@@ -351,7 +352,41 @@ interface CommandLine {
   webhookConfig: string;
 }
 
-/** Parses the command line. Throws on an unknown option or a missing value. */
+/** Help text printed by `--help` and `-h`. */
+export const USAGE = `Usage: npx deno run --allow-read --allow-write --allow-env scripts/gen-certs.ts [options]
+
+Creates a private CA and a serving certificate for the asya admission webhook
+and writes two manifests for the local kustomize overlay:
+webhook-tls-secret.yaml (the TLS Secret) and ca-bundle-patch.yaml (the CA bundle
+for the MutatingWebhookConfiguration). Running it again replaces both.
+
+Options:
+  --out-dir DIR          directory for the two manifests
+                         (default kustomize/overlays/local/generated)
+  --namespace NAME       namespace of the webhook Service and of the Secret
+                         (default asya-system)
+  --service NAME         webhook Service name, used for the certificate's DNS
+                         names (default asya-webhook)
+  --days N               serving certificate lifetime in whole days, 1 to 3650;
+                         the CA lives ten times as long (default 365)
+  --webhook-config FILE  MutatingWebhookConfiguration whose webhooks get the
+                         caBundle (default manifests/mutating-webhook.yaml)
+  -h, --help             print this help and exit
+`;
+
+const VALUE_OPTIONS = ["--out-dir", "--namespace", "--service", "--days", "--webhook-config"] as const;
+const ACCEPTED_OPTIONS = "expected --out-dir, --namespace, --service, --days, --webhook-config or --help";
+
+/** Returns true when `args` contains `--help` or `-h`. */
+export function wantsHelp(args: string[]): boolean {
+  return args.includes("--help") || args.includes("-h");
+}
+
+/**
+ * Parses the command line, without `--help` (see {@link wantsHelp}).
+ * Throws on an unknown option, before looking for its value, and on a
+ * missing or invalid value.
+ */
 export function parseCommandLine(args: string[]): CommandLine {
   const options: CommandLine = {
     outDir: "kustomize/overlays/local/generated",
@@ -362,11 +397,14 @@ export function parseCommandLine(args: string[]): CommandLine {
   };
   for (let index = 0; index < args.length; index += 2) {
     const flag = args[index];
+    if (!(VALUE_OPTIONS as readonly string[]).includes(flag)) {
+      throw new Error(`Unknown option ${JSON.stringify(flag)}: ${ACCEPTED_OPTIONS} (see --help)`);
+    }
     const value = args[index + 1];
     if (value === undefined || value.startsWith("--")) {
       throw new Error(`Missing value for ${flag}: expected ${flag} VALUE`);
     }
-    switch (flag) {
+    switch (flag as typeof VALUE_OPTIONS[number]) {
       case "--out-dir":
         options.outDir = value;
         break;
@@ -383,10 +421,6 @@ export function parseCommandLine(args: string[]): CommandLine {
         if (!/^\d+$/.test(value)) throw new Error(`Invalid --days: expected a whole number of days, found "${value}"`);
         options.days = Number(value);
         break;
-      default:
-        throw new Error(
-          `Unknown option "${flag}": expected --out-dir, --namespace, --service, --days or --webhook-config`,
-        );
     }
   }
   return options;
@@ -409,6 +443,10 @@ export function writeWebhookCertificates(options: CommandLine): { secretPath: st
 }
 
 if (import.meta.main) {
+  if (wantsHelp(process.argv.slice(2))) {
+    process.stdout.write(USAGE);
+    process.exit(0);
+  }
   try {
     const written = writeWebhookCertificates(parseCommandLine(process.argv.slice(2)));
     console.log(JSON.stringify({ event: "certificates_written", ...written }));

@@ -1,4 +1,5 @@
 import { Buffer } from "node:buffer";
+import { spawnSync } from "node:child_process";
 import { createPrivateKey, X509Certificate } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { createServer } from "node:https";
@@ -13,8 +14,11 @@ import {
   parseCommandLine,
   readWebhookConfiguration,
   renderCaBundlePatch,
+  USAGE,
+  wantsHelp,
   writeWebhookCertificates,
 } from "../../scripts/gen-certs.ts";
+import { DENO } from "../webhook/deno-process.ts";
 import { REPO_ROOT } from "./kustomize-build.ts";
 import { validateObject } from "./schemas.ts";
 
@@ -167,6 +171,19 @@ describe("command line", () => {
     expect(() => parseCommandLine(["--dir", "x"])).toThrow('Unknown option "--dir"');
   });
 
+  it("reports an unknown flag as unknown", () => {
+    const accepted = "expected --out-dir, --namespace, --service, --days, --webhook-config or --help";
+    expect(() => parseCommandLine(["--bogus"])).toThrow(`Unknown option "--bogus": ${accepted}`);
+    expect(() => parseCommandLine(["--days", "3", "--bogus"])).toThrow(`Unknown option "--bogus": ${accepted}`);
+    expect(() => parseCommandLine(["out"])).toThrow(`Unknown option "out": ${accepted}`);
+  });
+
+  it("reports help as a request", () => {
+    expect(wantsHelp(["--help"])).toBe(true);
+    expect(wantsHelp(["--days", "3", "-h"])).toBe(true);
+    expect(wantsHelp(["--days", "3"])).toBe(false);
+  });
+
   it("rejects a missing value", () => {
     expect(() => parseCommandLine(["--days"])).toThrow("Missing value for --days: expected --days VALUE");
     expect(() => parseCommandLine(["--out-dir", "--days", "3"])).toThrow("Missing value for --out-dir");
@@ -174,6 +191,41 @@ describe("command line", () => {
 
   it("rejects a non-numeric lifetime", () => {
     expect(() => parseCommandLine(["--days", "1y"])).toThrow('Invalid --days: expected a whole number of days, found "1y"');
+  });
+});
+
+describe("gen-certs command", () => {
+  const run = (args: string[]) =>
+    spawnSync(DENO, ["run", "--allow-read", "--allow-write", "--allow-env", "scripts/gen-certs.ts", ...args], {
+      cwd: REPO_ROOT,
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+
+  it("prints usage for --help", () => {
+    for (const flag of ["--help", "-h"]) {
+      const result = run([flag]);
+      expect(result.status).toBe(0);
+      expect(result.stderr).toBe("");
+      expect(result.stdout).toBe(USAGE);
+    }
+  });
+
+  it("lists every option with its default", () => {
+    for (const option of ["--out-dir DIR", "--namespace NAME", "--service NAME", "--days N", "--webhook-config FILE", "--help"]) {
+      expect(USAGE).toContain(option);
+    }
+    for (const fallback of ["kustomize/overlays/local/generated", "asya-system", "asya-webhook", "365", "manifests/mutating-webhook.yaml"]) {
+      expect(USAGE).toContain(`default ${fallback}`);
+    }
+  });
+
+  it("exits 2 on an unknown flag", () => {
+    const result = run(["--bogus"]);
+    expect(result.status).toBe(2);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toContain('gen-certs: Unknown option "--bogus"');
+    expect(result.stderr).toContain("see --help");
   });
 });
 

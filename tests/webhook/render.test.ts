@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { ScaledObject } from "@kubernetes-models/keda/keda.sh/v1alpha1";
-import { renderScaledObjectsYaml, settingsFromEnv } from "../../scripts/render.ts";
+import { nothingRenderedMessage, renderScaledObjectsYaml, RENDER_USAGE, settingsFromEnv } from "../../scripts/render.ts";
 import { DENO, REPO_ROOT } from "./deno-process.ts";
 
 const settings = { awsRegion: "eu-west-1", authKind: "TriggerAuthentication" as const, authName: "aws-irsa" };
@@ -47,7 +47,7 @@ describe("renderScaledObjectsYaml", () => {
     const rendered = renderScaledObjectsYaml(input, settings);
     expect(rendered.ok).toBe(true);
     if (!rendered.ok) return;
-    const documents = parseAllDocuments(rendered.value).map((document) => document.toJS());
+    const documents = parseAllDocuments(rendered.value.yaml).map((document) => document.toJS());
     expect(documents.map((document) => `${document.metadata.namespace}/${document.metadata.name}`)).toEqual([
       "pipelines/summarize",
       "default/embed",
@@ -58,6 +58,27 @@ describe("renderScaledObjectsYaml", () => {
     expect(documents[0].spec.triggers[0].authenticationRef).toEqual({ kind: "TriggerAuthentication", name: "aws-irsa" });
     expect(documents[1].spec.scaleTargetRef).toEqual({ apiVersion: "apps/v1", kind: "StatefulSet", name: "embed" });
     expect(documents[0].metadata.ownerReferences).toBeUndefined();
+  });
+
+  it("counts what it read and rendered", () => {
+    const rendered = renderScaledObjectsYaml(input, settings);
+    expect(rendered.ok && rendered.value).toMatchObject({ documentCount: 2, objectCount: 4, actorCount: 3, renderedCount: 2 });
+  });
+
+  it("counts an empty input as no documents", () => {
+    for (const text of ["", "\n", "# only a comment\n", "---\n---\n"]) {
+      expect(renderScaledObjectsYaml(text, settings)).toEqual({
+        ok: true,
+        value: { yaml: "", documentCount: 0, objectCount: 0, actorCount: 0, renderedCount: 0 },
+      });
+    }
+  });
+
+  it("rejects a document that is not an object", () => {
+    expect(renderScaledObjectsYaml("kind: Service\n---\nhello\n", settings)).toEqual({
+      ok: false,
+      error: ["Invalid document 2: expected a Kubernetes object, found string"],
+    });
   });
 
   it("reports bad annotations with the object", () => {
@@ -72,6 +93,35 @@ describe("renderScaledObjectsYaml", () => {
     const result = renderScaledObjectsYaml("kind: [", settings);
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.error[0]).toMatch(/^Invalid YAML in document 1: /);
+  });
+});
+
+describe("nothingRenderedMessage", () => {
+  const counts = { yaml: "", documentCount: 1, objectCount: 1, actorCount: 0, renderedCount: 0 };
+
+  it("fails on empty input", () => {
+    expect(nothingRenderedMessage({ ...counts, documentCount: 0, objectCount: 0 })).toEqual({
+      error: true,
+      message: "render: stdin contains no YAML documents: expected Deployment or StatefulSet YAML, as in deno task render < deployment.yaml",
+    });
+  });
+
+  it("notes input without actors", () => {
+    expect(nothingRenderedMessage(counts)).toEqual({
+      error: false,
+      message: "render: read 1 object(s), none is a Deployment or StatefulSet with asya.sh/actor; nothing to render",
+    });
+  });
+
+  it("notes actors without scaling", () => {
+    expect(nothingRenderedMessage({ ...counts, objectCount: 3, actorCount: 2 })).toEqual({
+      error: false,
+      message: "render: read 3 object(s) with 2 actor(s), all with asya.sh/scaling: none; nothing to render",
+    });
+  });
+
+  it("stays quiet when something was rendered", () => {
+    expect(nothingRenderedMessage({ ...counts, actorCount: 1, renderedCount: 1 })).toBeUndefined();
   });
 });
 
@@ -91,15 +141,19 @@ describe("settingsFromEnv", () => {
   });
 });
 
+function runRender(args: string[], input: string, env: Record<string, string> = {}) {
+  return spawnSync(DENO, ["run", "--allow-read", "--allow-env", "scripts/render.ts", ...args], {
+    cwd: REPO_ROOT,
+    input,
+    encoding: "utf8",
+    timeout: 60_000,
+    env: { ...process.env, ...env },
+  });
+}
+
 describe("render command", () => {
   it("reads stdin and writes YAML", () => {
-    const result = spawnSync(DENO, ["run", "--allow-read", "--allow-env", "scripts/render.ts"], {
-      cwd: REPO_ROOT,
-      input,
-      encoding: "utf8",
-      timeout: 60_000,
-      env: { ...process.env, ASYA_AWS_REGION: "ap-south-1", ASYA_SQS_ENDPOINT: "http://127.0.0.1:4566" },
-    });
+    const result = runRender([], input, { ASYA_AWS_REGION: "ap-south-1", ASYA_SQS_ENDPOINT: "http://127.0.0.1:4566" });
     expect(result.stderr).toBe("");
     expect(result.status).toBe(0);
     const documents = parseAllDocuments(result.stdout).map((document) => document.toJS());
@@ -109,13 +163,52 @@ describe("render command", () => {
   });
 
   it("exits 1 on bad annotations", () => {
-    const result = spawnSync(DENO, ["run", "--allow-read", "--allow-env", "scripts/render.ts"], {
-      cwd: REPO_ROOT,
-      input: "kind: Deployment\nmetadata: {name: x, annotations: {asya.sh/actor: x, asya.sh/scaling: hpa}}\n",
-      encoding: "utf8",
-      timeout: 60_000,
-    });
+    const result = runRender([], "kind: Deployment\nmetadata: {name: x, annotations: {asya.sh/actor: x, asya.sh/scaling: hpa}}\n");
     expect(result.status).toBe(1);
     expect(result.stderr).toContain("Invalid annotation asya.sh/scaling: expected keda or none");
+  });
+
+  it("prints usage for --help", () => {
+    for (const args of [["--help"], ["-h"], ["--", "--help"]]) {
+      const result = runRender(args, "");
+      expect(result.status).toBe(0);
+      expect(result.stderr).toBe("");
+      expect(result.stdout).toBe(RENDER_USAGE);
+    }
+  });
+
+  it("exits 1 on empty stdin", () => {
+    const result = runRender([], "");
+    expect(result.status).toBe(1);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toBe(
+      "render: stdin contains no YAML documents: expected Deployment or StatefulSet YAML, as in deno task render < deployment.yaml\n",
+    );
+  });
+
+  it("says so when there is no workload", () => {
+    const result = runRender([], "apiVersion: v1\nkind: Service\nmetadata: {name: web}\n");
+    expect(result.status).toBe(0);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toBe(
+      "render: read 1 object(s), none is a Deployment or StatefulSet with asya.sh/actor; nothing to render\n",
+    );
+  });
+
+  it("says so when no workload is an actor", () => {
+    const result = runRender([], "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, annotations: {team/owner: ml}}\n");
+    expect(result.status).toBe(0);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toBe(
+      "render: read 1 object(s), none is a Deployment or StatefulSet with asya.sh/actor; nothing to render\n",
+    );
+  });
+
+  it("rejects an unknown argument", () => {
+    const result = runRender(["deployment.yaml"], "");
+    expect(result.status).toBe(2);
+    expect(result.stderr).toBe(
+      'render: unexpected argument "deployment.yaml": render reads YAML on stdin, as in deno task render < deployment.yaml (see --help)\n',
+    );
   });
 });

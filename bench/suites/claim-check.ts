@@ -212,13 +212,21 @@ function sizeNotes(result: SizeResult): string[] {
   if (raw / hop < GOAL_BANDWIDTH_SHARE) {
     const cpuMs = result.steps.reduce((sum, [, ms]) => sum + ms, 0);
     const steps = result.steps.map(([name, ms]) => `${name} ${formatNumber(ms)} ms`).join("; ");
+    const rest = hop - get - result.invokeMs - cpuMs;
     notes.push(
-      `Where the time goes at ${label} (medians of this run): a hop takes ${formatNumber(hop)} ms against ${formatNumber(raw)} ms for a raw put + get (put ${formatNumber(median(result.putMs))} ms, get ${formatNumber(get)} ms). Inside a hop, the S3 GetObject costs about ${formatNumber(get)} ms, and one /invoke call carrying the payload to the Python runtime and back, measured directly on a fresh connection, ${formatNumber(result.invokeMs)} ms (JSON decoding and encoding in Python, and the transfer both ways). The sidecar's own CPU steps, timed in the bench process with the same shared functions, add ${formatNumber(cpuMs)} ms: ${steps}. That leaves about ${formatNumber(hop - get - result.invokeMs - cpuMs)} ms for the SQS round trips, reading the HTTP bodies into strings, and waiting for the CPU, which other processes share. No upload happens: the result's content-addressed key is already known.`,
+      `Where the time goes at ${label} (medians of this run): a hop takes ${formatNumber(hop)} ms against ${formatNumber(raw)} ms for a raw put + get (put ${formatNumber(median(result.putMs))} ms, get ${formatNumber(get)} ms). Inside a hop, the S3 GetObject costs about ${formatNumber(get)} ms, and one /invoke call carrying the payload to the Python runtime and back, measured directly on a fresh connection, ${formatNumber(result.invokeMs)} ms (JSON decoding and encoding in Python, and the transfer both ways). The sidecar's own CPU steps, timed in the bench process with the same shared functions, add ${formatNumber(cpuMs)} ms: ${steps}. ` +
+        (rest >= 0
+          ? `That leaves about ${formatNumber(rest)} ms for the SQS round trips, reading the HTTP bodies into strings, and waiting for the CPU, which other processes share.`
+          : `These parts add up to ${formatNumber(-rest)} ms more than the hop, so they overstate their share at this size: each was timed alone, in the bench process, with few repetitions. They still rank the costs.`) +
+        " No upload happens: the result's content-addressed key is already known.",
     );
   }
   if (result.peakGrowthBytes / result.bytes >= GOAL_RSS_MULTIPLE) {
     notes.push(
-      `Memory at ${label}: going by sidecar/process.ts and sidecar/claim-check.ts, the sidecar holds several copies of the payload at once during a hop: the downloaded bytes, the decoded text, the request body to the runtime, the runtime's response as bytes and as text, the next envelope and its bytes for hashing. Its peak grew by ${formatNumber(result.peakGrowthBytes / result.bytes)}× the payload size (peak ${formatNumber(result.peakBytes / 2 ** 20)} MiB).`,
+      `Memory at ${label}: going by sidecar/process.ts and sidecar/claim-check.ts, the sidecar holds several copies of the payload at once during a hop: the downloaded bytes, the decoded text, the request body to the runtime, the runtime's response as bytes and as text, the next envelope and its bytes for hashing. Its peak grew by ${formatNumber(result.peakGrowthBytes / result.bytes)}× the payload size (peak ${formatNumber(result.peakBytes / 2 ** 20)} MiB).` +
+        (result.bytes < 100 * MB
+          ? " At this size the growth probably also contains heap that V8 keeps after a collection whatever the payload, so the multiple overstates the cost per byte. The 100 MB row of the full run is the better guide."
+          : ""),
     );
   }
   return notes;

@@ -10,7 +10,7 @@ import { invokeLoop } from "../lib/invoke.ts";
 import { createQueues, envelopeBody, type Mesh, queueUrl, startRuntime, startSidecar } from "../lib/mesh.ts";
 import { fetchMetrics, metricValue } from "../lib/metrics.ts";
 import { poll } from "../lib/processes.ts";
-import { median, ratio, summarize, windowRates } from "../lib/stats.ts";
+import { median, perSecond, ratio, summarize, windowRates } from "../lib/stats.ts";
 import type { Suite, SuiteContext } from "../lib/suite.ts";
 import { formatNumber, type Row } from "../lib/table.ts";
 
@@ -30,9 +30,11 @@ type SidecarRun =
   | {
     ok: true;
     rates: number[];
-    /** Mean duration of the sidecar's /invoke calls, from its handler histogram. */
+    /** Envelopes per second over all measured windows together. */
+    meanRate: number;
+    /** Mean duration of the sidecar's /invoke calls in the measured windows, from its handler histogram. */
     invokeMeanMs: number;
-    /** Mean `duration_ms` of envelope_processed: from receipt to delete, without the receive. */
+    /** Mean `duration_ms` of envelope_processed in the measured windows: from receipt to delete, without the receive. */
     processingMeanMs: number;
   }
   | { ok: false; exitCode: number | null; processed: number; errors: string[] };
@@ -103,13 +105,13 @@ export const throughputSuite: Suite = {
         `One actor (\`${ACTOR}\`): a Python runtime with the no-op handler (\`ASYA_WORKERS=1\`, the default) and a sidecar started with \`ASYA_CONCURRENCY\` 1, 4 or 16. For each level, ${windowSize * (windows + 1)} envelopes are queued first on a queue of its own, then the sidecar starts; the bench timestamps each \`envelope_processed\` log line as it arrives. The first ${windowSize} envelopes are warm-up; each following window of ${windowSize} gives one rate. The baseline drives the same runtime's \`POST /invoke\` directly over its Unix socket with the same envelope, from as many kept-alive connections as the concurrency, ${windows} runs of ${directMs / 1000} s.`,
       ],
       rows,
-      notes: levels.flatMap((level) => levelNotes(level)),
+      notes: levels.flatMap((level) => levelNotes(level, levels[0])),
     };
   },
 };
 
 /** Notes for a level that missed its goal: where the time goes, or why the sidecar stopped. */
-function levelNotes(level: Level): string[] {
+function levelNotes(level: Level, first: Level): string[] {
   const { concurrency, sidecar } = level;
   if (!sidecar.ok) {
     const lines = [
@@ -126,10 +128,16 @@ function levelNotes(level: Level): string[] {
   const rate = median(sidecar.rates);
   if (rate >= GOAL_SHARE * direct) return [];
   // With `concurrency` envelopes in flight, each takes concurrency / rate of wall time.
-  const perEnvelopeMs = (concurrency * 1000) / rate;
+  const perEnvelopeMs = (concurrency * 1000) / sidecar.meanRate;
   const receiveMs = perEnvelopeMs - sidecar.processingMeanMs;
   return [
-    `Where the time goes at concurrency ${concurrency} (means of this run): each envelope is in the sidecar for ${formatNumber(perEnvelopeMs)} ms of wall time (concurrency / rate). The /invoke call takes ${formatNumber(sidecar.invokeMeanMs)} ms of it, against ${formatNumber((concurrency * 1000) / direct)} ms per call when the runtime is driven directly at the same concurrency. Processing from receipt to delete takes ${formatNumber(sidecar.processingMeanMs)} ms, so parsing, SendMessageBatch, DeleteMessageBatch and logging take ${formatNumber(sidecar.processingMeanMs - sidecar.invokeMeanMs)} ms. The remaining ${formatNumber(receiveMs)} ms is the ReceiveMessage round trip and waiting for a free slot.` +
+    `Where the time goes at concurrency ${concurrency} (means over the measured windows): each envelope is in the sidecar for ${formatNumber(perEnvelopeMs)} ms of wall time (concurrency / rate). The /invoke call takes ${formatNumber(sidecar.invokeMeanMs)} ms of it, against ${formatNumber((concurrency * 1000) / direct)} ms per call when the runtime is driven directly at the same concurrency. Processing from receipt to delete takes ${formatNumber(sidecar.processingMeanMs)} ms, so parsing, SendMessageBatch, DeleteMessageBatch and logging take ${formatNumber(sidecar.processingMeanMs - sidecar.invokeMeanMs)} ms.` +
+      (receiveMs >= 0
+        ? ` The remaining ${formatNumber(receiveMs)} ms is the ReceiveMessage round trip and waiting for a free slot.`
+        : ` Processing comes out ${formatNumber(-receiveMs)} ms longer than concurrency / rate, which cannot hold with at most ${concurrency} envelopes in flight, so these means carry at least that much error in this run; treat the split as approximate.`) +
+      (concurrency > 1 && first.sidecar.ok
+        ? ` At concurrency 1 the same SQS part took ${formatNumber(first.sidecar.processingMeanMs - first.sidecar.invokeMeanMs)} ms: concurrent calls queue at the local endpoint, which flushes every send to disk before it responds (see docs/benchmarks/local.md), so more slots add little throughput here.`
+        : "") +
       (concurrency === 1
         ? " So an envelope costs three sequential SQS round trips and one /invoke call, and the sidecar cannot reach the direct rate unless an SQS call on this endpoint costs a small fraction of an /invoke call. The sidecar also opens a new connection for each /invoke call, where the baseline keeps its connection alive."
         : ""),
@@ -170,29 +178,44 @@ async function drainThroughSidecar(
     },
   });
   try {
+    // The handler histogram is read once the warm-up window is done and
+    // again at the end, so the means cover the measured windows only.
+    let warmupInvoke: { sum: number; count: number } | undefined;
     const finished = await poll(`${total} envelopes through the sidecar at concurrency ${concurrency}`, 180_000, async () => {
       if (sidecar.child.exitCode !== null || sidecar.child.signalCode !== null) return "exited";
+      if (warmupInvoke === undefined && completions.length >= windowSize) warmupInvoke = await readInvokeHistogram(sidecar.httpPort);
       return completions.length >= total ? "done" : undefined;
     }, 100);
     if (finished === "exited") {
-      return { sidecar: { ok: false, exitCode: sidecar.child.exitCode, processed: completions.length, errors } };
+      return { sidecar: { ok: false, exitCode: sidecar.child.exitCode, processed: completions.length, errors: [...new Set(errors)] } };
     }
     const metrics = await fetchMetrics(sidecar.httpPort);
     const succeeded = metricValue(metrics, "asya_sidecar_envelopes_succeeded_total");
     if (succeeded !== total) throw new Error(`Sidecar counted ${succeeded} succeeded envelopes, expected ${total}`);
-    const invokeSum = metricValue(metrics, "asya_sidecar_handler_duration_seconds_sum") ?? NaN;
-    const invokeCount = metricValue(metrics, "asya_sidecar_handler_duration_seconds_count") ?? NaN;
+    const endInvoke = await readInvokeHistogram(sidecar.httpPort);
+    const measured = processingMs.slice(windowSize);
+    const sorted = [...completions].sort((a, b) => a - b);
     return {
       sidecar: {
         ok: true,
         rates: windowRates(completions, windowSize, windows),
-        invokeMeanMs: (invokeSum / invokeCount) * 1000,
-        processingMeanMs: processingMs.reduce((sum, value) => sum + value, 0) / processingMs.length,
+        meanRate: perSecond(total - windowSize, sorted[total - 1] - sorted[windowSize - 1]),
+        invokeMeanMs: ((endInvoke.sum - (warmupInvoke?.sum ?? 0)) / (endInvoke.count - (warmupInvoke?.count ?? 0))) * 1000,
+        processingMeanMs: measured.reduce((sum, value) => sum + value, 0) / measured.length,
       },
     };
   } finally {
     await context.processes.kill(sidecar.child);
   }
+}
+
+/** Reads the sum (seconds) and count of the sidecar's handler duration histogram. */
+async function readInvokeHistogram(port: number): Promise<{ sum: number; count: number }> {
+  const metrics = await fetchMetrics(port);
+  return {
+    sum: metricValue(metrics, "asya_sidecar_handler_duration_seconds_sum") ?? NaN,
+    count: metricValue(metrics, "asya_sidecar_handler_duration_seconds_count") ?? NaN,
+  };
 }
 
 /** Queues `count` envelopes in batches of ten, four batches at a time. */

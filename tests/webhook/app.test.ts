@@ -231,6 +231,24 @@ describe("pod injection", () => {
     const result = applyPatch(deployment, operations);
     expect(() => new Deployment(result as any).validate()).not.toThrow();
   });
+
+  it("copies nothing into a workload without an actor", async () => {
+    const deployment = {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "web", namespace: "pipelines", annotations: { "asya.sh/timeout": "10m" } },
+      spec: {
+        selector: { matchLabels: { app: "web" } },
+        template: { metadata: { labels: { app: "web" } }, spec: { containers: [{ name: "web", image: "nginx" }] } },
+      },
+    };
+    const { body } = await admit(app, reviewOf(deployment));
+    expect(body.response.allowed).toBe(true);
+    expect(body.response.patch).toBeUndefined();
+    expect(body.response.patchType).toBeUndefined();
+    expect(body.response.warnings).toEqual(["Annotations asya.sh/timeout have no effect without asya.sh/actor"]);
+    expect(metrics.admissionCount("Deployment", "allowed")).toBe(1);
+  });
 });
 
 describe("pod denials", () => {

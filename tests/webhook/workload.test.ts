@@ -86,6 +86,33 @@ describe("planWorkloadAdmission", () => {
     expect(plan).toEqual({ ok: true, value: { config: undefined, operations: [], warnings: [] } });
   });
 
+  it("copies nothing without an actor", () => {
+    const plan = planWorkloadAdmission(workload({ "asya.sh/timeout": "10m" }), undefined, "ns", settings);
+    expect(plan.ok && plan.value.operations).toEqual([]);
+    expect(plan.ok && plan.value.config).toBeUndefined();
+    expect(plan.ok && plan.value.warnings).toEqual(["Annotations asya.sh/timeout have no effect without asya.sh/actor"]);
+  });
+
+  it("copies nothing into an existing template map without an actor", () => {
+    const object = workload({ "asya.sh/timeout": "10m", "asya.sh/handler": "m.f" }, { "team/owner": "ml" });
+    const plan = planWorkloadAdmission(object, undefined, "ns", settings);
+    expect(plan.ok && plan.value.operations).toEqual([]);
+  });
+
+  it("removes copied keys when the actor is removed", () => {
+    const before = workload({ "asya.sh/actor": "a", "asya.sh/handler": "m.f", "asya.sh/timeout": "10m" });
+    const after = workload(
+      { "asya.sh/handler": "m.f", "asya.sh/timeout": "20m" },
+      { "asya.sh/actor": "a", "asya.sh/handler": "m.f", "asya.sh/timeout": "10m" },
+    );
+    const plan = planWorkloadAdmission(after, before, "ns", settings);
+    expect(plan.ok && plan.value.config).toBeUndefined();
+    // The actor key goes, so new pods are not injected; the changed timeout is not copied.
+    expect(plan.ok && plan.value.operations).toEqual([
+      { op: "remove", path: "/spec/template/metadata/annotations/asya.sh~1actor" },
+    ]);
+  });
+
   it("denies a template without a handler", () => {
     const plan = planWorkloadAdmission(workload({ "asya.sh/actor": "a" }), undefined, "ns", settings);
     expect(plan).toEqual({

@@ -31,11 +31,13 @@ export interface WorkloadPlan {
 const TEMPLATE = "/spec/template";
 
 /**
- * Plans the admission of a workload. The workload's own `asya.sh/*`
- * annotations win over the template's. On update, keys that were removed
- * from the workload are removed from the template too when the template
- * still contains the copied value, so `kubectl annotate deployment/x
- * asya.sh/actor-` turns the actor off.
+ * Plans the admission of a workload. When the workload or its template has
+ * `asya.sh/actor`, the workload's own `asya.sh/*` annotations are copied
+ * into the template and win over the template's; otherwise nothing is
+ * copied. On update, keys that were removed from the workload are removed
+ * from the template too when the template still contains the copied
+ * value, so `kubectl annotate deployment/x asya.sh/actor-` turns the actor
+ * off.
  *
  * The resulting template is checked as a pod would be (annotations,
  * handler, name clashes), so a bad workload is denied at `kubectl apply`
@@ -52,22 +54,25 @@ export function planWorkloadAdmission(
   const template = workload.spec?.template;
   const templateAnnotations = template?.metadata?.annotations;
 
+  // Keys removed from the workload leave the template when it still holds the copied value.
+  const kept: Record<string, string> = { ...(templateAnnotations ?? {}) };
+  for (const [key, value] of Object.entries(previous)) {
+    if (!(key in own) && kept[key] === value) delete kept[key];
+  }
   // A marker copied into a template from an exported pod would stop every
   // new pod from being injected, so it is dropped.
-  const desired: Record<string, string> = withoutMarker({ ...(templateAnnotations ?? {}) });
-  for (const [key, value] of Object.entries(previous)) {
-    if (!(key in own) && desired[key] === value) delete desired[key];
-  }
-  Object.assign(desired, own);
-
-  const operations = diffTemplateAnnotations(template, templateAnnotations ?? {}, desired);
-  const warnings: string[] = [];
+  const desired: Record<string, string> = { ...withoutMarker(kept), ...own };
 
   const parsed = parseActorAnnotations(desired, { namespace });
   if (!parsed.ok) return err(parsed.error.map((error) => error.message));
-  warnings.push(...parsed.value.warnings);
+  const warnings = [...parsed.value.warnings];
   const config = parsed.value.config;
-  if (config === undefined) return ok({ config, operations, warnings });
+  if (config === undefined) {
+    // Not an actor, so nothing is copied. Removals still apply, so that
+    // removing asya.sh/actor from the workload removes it from the template.
+    return ok({ config, operations: diffTemplateAnnotations(template, templateAnnotations ?? {}, kept), warnings });
+  }
+  const operations = diffTemplateAnnotations(template, templateAnnotations ?? {}, desired);
 
   if (template?.spec === undefined) {
     return err([`Invalid workload: expected spec.template.spec with the pod's containers, found nothing`]);

@@ -18,7 +18,7 @@ import { parseAllDocuments, stringify } from "yaml";
 import { parseActorAnnotations, selectAsyaAnnotations } from "../shared/annotations.ts";
 import { actorQueueName } from "../shared/queues.ts";
 import { err, ok, type Result } from "../shared/result.ts";
-import { renderScaledObject, type ScalingSettings } from "../shared/scaled-object.ts";
+import { parseAwsRegion, renderScaledObject, type ScalingSettings } from "../shared/scaled-object.ts";
 
 // The parts of a manifest that render reads; YAML input may hold anything.
 interface ManifestObject {
@@ -156,8 +156,13 @@ export function settingsFromEnv(env: Record<string, string | undefined>): Result
       }`,
     );
   }
+  const awsRegion = env.ASYA_AWS_REGION || "us-east-1";
+  const region = parseAwsRegion(awsRegion);
+  if (!region.ok) {
+    return err(`Invalid environment variable ASYA_AWS_REGION: expected ${region.error}, found ${JSON.stringify(awsRegion)}`);
+  }
   return ok({
-    awsRegion: env.ASYA_AWS_REGION || "us-east-1",
+    awsRegion,
     sqsEndpoint: env.ASYA_SQS_ENDPOINT || undefined,
     authKind,
     authName: env.ASYA_KEDA_AUTH_NAME || "asya-aws",

@@ -6,6 +6,7 @@
  * Pure and runtime-neutral: runs unchanged on Deno and Node.
  */
 import type { ActorConfig } from "./annotations.ts";
+import { err, ok, type Result } from "./result.ts";
 
 /** Label that marks objects the webhook manages; deletion checks it first. */
 export const MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
@@ -15,6 +16,21 @@ export const MANAGED_BY_VALUE = "asya-webhook";
 
 /** Label carrying the actor name on every object the webhook creates. */
 export const ACTOR_LABEL = "asya.sh/actor";
+
+// AWS region names are a two-letter area, one or more lowercase words and a
+// number: us-east-1, eu-central-2, us-gov-west-1, cn-north-1, us-isob-east-1.
+const AWS_REGION = /^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$/;
+
+/**
+ * Checks the format of an AWS region name such as `us-east-1`. Whether the
+ * region exists is not checked, so new regions need no update. The error
+ * string describes the accepted form.
+ */
+export function parseAwsRegion(text: string): Result<string, string> {
+  return AWS_REGION.test(text)
+    ? ok(text)
+    : err("an AWS region of lowercase letters, digits and hyphens such as us-east-1, eu-central-2 or us-gov-west-1");
+}
 
 /** The workload a ScaledObject scales and is owned by. */
 export interface ScaleTarget {

@@ -5,6 +5,7 @@
  */
 import { err, ok, type Result } from "../shared/result.ts";
 import { MAX_CLAIM_CHECK_THRESHOLD_BYTES } from "../shared/annotations.ts";
+import { parseAwsRegion } from "../shared/scaled-object.ts";
 import { parseDuration, parseQuantity } from "../shared/units.ts";
 import { type LogLevel, parseLogLevel } from "./log.ts";
 
@@ -79,7 +80,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): R
     sidecarImage: read("ASYA_SIDECAR_IMAGE", undefined, image),
     sidecarPullPolicy: read("ASYA_SIDECAR_PULL_POLICY", "IfNotPresent", oneOf(["Always", "IfNotPresent", "Never"] as const)),
     s3Bucket: read("ASYA_S3_BUCKET", undefined, bucket),
-    awsRegion: read("ASYA_AWS_REGION", "us-east-1", nonEmpty),
+    awsRegion: read("ASYA_AWS_REGION", "us-east-1", parseAwsRegion),
     sqsEndpoint: env.ASYA_SQS_ENDPOINT ? read("ASYA_SQS_ENDPOINT", undefined, url) : undefined,
     s3Endpoint: env.ASYA_S3_ENDPOINT ? read("ASYA_S3_ENDPOINT", undefined, url) : undefined,
     claimCheckThresholdBytes: read("ASYA_CLAIM_CHECK_THRESHOLD", "256Ki", threshold),

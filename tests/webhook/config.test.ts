@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { loadConfig, resolveNativeSidecar } from "../../webhook/config.ts";
 
+const AWS_REGION_EXPECTED = "an AWS region of lowercase letters, digits and hyphens " +
+  "such as us-east-1, eu-central-2 or us-gov-west-1";
+
 const minimal = { ASYA_SIDECAR_IMAGE: "registry.example/asya-sidecar:0.1.0", ASYA_S3_BUCKET: "asya-claims" };
 
 describe("loadConfig", () => {
@@ -71,6 +74,22 @@ describe("loadConfig", () => {
       logLevel: "debug",
       kubernetesUrl: "https://10.96.0.1:443",
     });
+  });
+
+  it("accepts AWS region names", () => {
+    for (const region of ["us-east-1", "eu-central-2", "us-gov-west-1", "cn-north-1", "ap-southeast-5", "us-isob-east-1"]) {
+      const result = loadConfig({ ...minimal, ASYA_AWS_REGION: region });
+      expect(result.ok && result.value.awsRegion).toBe(region);
+    }
+  });
+
+  it("rejects a malformed AWS region", () => {
+    for (const region of ["not a region", "US-EAST-1", "us-east", "useast1", "us_east_1", "us-east-1 "]) {
+      expect(loadConfig({ ...minimal, ASYA_AWS_REGION: region })).toEqual({
+        ok: false,
+        error: [`Invalid environment variable ASYA_AWS_REGION: expected ${AWS_REGION_EXPECTED}, found ${JSON.stringify(region)}`],
+      });
+    }
   });
 
   it("brackets an IPv6 service host", () => {

@@ -133,6 +133,15 @@ describe("settingsFromEnv", () => {
     });
   });
 
+  it("rejects a malformed AWS region", () => {
+    expect(settingsFromEnv({ ASYA_AWS_REGION: "not a region" })).toEqual({
+      ok: false,
+      error: "Invalid environment variable ASYA_AWS_REGION: expected an AWS region of lowercase letters, digits and hyphens " +
+        'such as us-east-1, eu-central-2 or us-gov-west-1, found "not a region"',
+    });
+    expect(settingsFromEnv({ ASYA_AWS_REGION: "us-gov-west-1" })).toMatchObject({ ok: true, value: { awsRegion: "us-gov-west-1" } });
+  });
+
   it("rejects an unknown auth kind", () => {
     expect(settingsFromEnv({ ASYA_KEDA_AUTH_KIND: "Secret" })).toEqual({
       ok: false,
@@ -202,6 +211,13 @@ describe("render command", () => {
     expect(result.stderr).toBe(
       "render: read 1 object(s), none is a Deployment or StatefulSet with asya.sh/actor; nothing to render\n",
     );
+  });
+
+  it("exits 2 on a malformed AWS region", () => {
+    const result = runRender([], input, { ASYA_AWS_REGION: "not a region" });
+    expect(result.status).toBe(2);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toContain('Invalid environment variable ASYA_AWS_REGION: expected an AWS region');
   });
 
   it("rejects an unknown argument", () => {

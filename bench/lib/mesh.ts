@@ -62,20 +62,60 @@ export async function openMesh(processes: ProcessRegistry): Promise<Mesh> {
   const dataDir = join(workDir, "data");
   let firstLine: (line: string) => void = () => {};
   const started = new Promise<string>((resolve) => (firstLine = resolve));
-  const child = processes.spawn(DENO, ["run", "-A", join(REPO_ROOT, "local", "main.ts"), "--sqs-port", "0", "--s3-port", "0", "--data-dir", dataDir], {
+  const child = processes.spawn(DENO, [
+    "run",
+    "-A",
+    join(REPO_ROOT, "local", "main.ts"),
+    "--sqs-port",
+    "0",
+    "--s3-port",
+    "0",
+    "--data-dir",
+    dataDir,
+  ], {
     cwd: REPO_ROOT,
     onLine: (line) => {
-      if (line.startsWith("{\"sqsEndpoint\"")) firstLine(line);
+      if (line.startsWith('{"sqsEndpoint"')) firstLine(line);
     },
   });
-  const exited = new Promise<never>((_, reject) => child.once("exit", (code) => reject(new Error(`Local stack exited with ${code} before it started`))));
-  const line = await withTimeout(Promise.race([started, exited]), START_TIMEOUT_MS, "the local stack to start");
-  const { sqsEndpoint, s3Endpoint } = JSON.parse(line) as { sqsEndpoint: string; s3Endpoint: string };
+  const exited = new Promise<never>((_, reject) =>
+    child.once(
+      "exit",
+      (code) =>
+        reject(new Error(`Local stack exited with ${code} before it started`)),
+    )
+  );
+  const line = await withTimeout(
+    Promise.race([started, exited]),
+    START_TIMEOUT_MS,
+    "the local stack to start",
+  );
+  const { sqsEndpoint, s3Endpoint } = JSON.parse(line) as {
+    sqsEndpoint: string;
+    s3Endpoint: string;
+  };
 
-  const sqs = new SQSClient({ region: "us-east-1", endpoint: sqsEndpoint, credentials: CREDENTIALS });
-  const s3 = new S3Client({ region: "us-east-1", endpoint: s3Endpoint, forcePathStyle: true, credentials: CREDENTIALS });
+  const sqs = new SQSClient({
+    region: "us-east-1",
+    endpoint: sqsEndpoint,
+    credentials: CREDENTIALS,
+  });
+  const s3 = new S3Client({
+    region: "us-east-1",
+    endpoint: s3Endpoint,
+    forcePathStyle: true,
+    credentials: CREDENTIALS,
+  });
   await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
-  return { processes, sqsEndpoint, s3Endpoint, stackPid: child.pid!, sqs, s3, workDir };
+  return {
+    processes,
+    sqsEndpoint,
+    s3Endpoint,
+    stackPid: child.pid!,
+    sqs,
+    s3,
+    workDir,
+  };
 }
 
 /** Stops every process of the run and removes the work folder. */
@@ -95,14 +135,22 @@ export function queueUrl(mesh: Mesh, actor: string): string {
 }
 
 /** Creates the queues of `actors` and of the end actors. */
-export async function createQueues(mesh: Mesh, actors: string[]): Promise<void> {
+export async function createQueues(
+  mesh: Mesh,
+  actors: string[],
+): Promise<void> {
   for (const actor of new Set([...actors, "x-sink", "x-sump"])) {
-    await mesh.sqs.send(new CreateQueueCommand({ QueueName: queueName(actor) }));
+    await mesh.sqs.send(
+      new CreateQueueCommand({ QueueName: queueName(actor) }),
+    );
   }
 }
 
 /** Starts a Python runtime with the no-op handler and waits for its ready file. */
-export async function startRuntime(mesh: Mesh, name: string): Promise<{ child: ChildProcess; socketDir: string }> {
+export async function startRuntime(
+  mesh: Mesh,
+  name: string,
+): Promise<{ child: ChildProcess; socketDir: string }> {
   // Unix socket paths are limited to 107 bytes, so the folder stays short.
   const socketDir = await mkdtemp(join(mesh.workDir, "s"));
   const child = spawnRuntime({
@@ -114,15 +162,24 @@ export async function startRuntime(mesh: Mesh, name: string): Promise<{ child: C
     runtimeEnv: { ASYA_LOG_LEVEL: "warning" },
   });
   mesh.processes.track(child);
-  await poll(`the runtime of ${name} to be ready`, START_TIMEOUT_MS, async () => {
-    if (child.exitCode !== null) throw new Error(`The runtime of ${name} exited with ${child.exitCode} before it was ready`);
-    return existsSync(join(socketDir, "runtime-ready")) ? true : undefined;
+  await poll(`the runtime of ${name} to be ready`, START_TIMEOUT_MS, () => {
+    if (child.exitCode !== null) {
+      throw new Error(
+        `The runtime of ${name} exited with ${child.exitCode} before it was ready`,
+      );
+    }
+    return Promise.resolve(
+      existsSync(join(socketDir, "runtime-ready")) ? true : undefined,
+    );
   });
   return { child, socketDir };
 }
 
 /** Starts a sidecar of role actor, as the webhook would configure it, and waits until it is ready. */
-export async function startSidecar(mesh: Mesh, options: SidecarOptions): Promise<{ child: ChildProcess; httpPort: number }> {
+export async function startSidecar(
+  mesh: Mesh,
+  options: SidecarOptions,
+): Promise<{ child: ChildProcess; httpPort: number }> {
   const { child, httpPort } = spawnSidecar({
     actor: options.actor,
     namespace: NAMESPACE,
@@ -137,34 +194,74 @@ export async function startSidecar(mesh: Mesh, options: SidecarOptions): Promise
       ASYA_CONCURRENCY: String(options.concurrency ?? 1),
       ASYA_LOG_LEVEL: "info",
     },
-    onLine: options.onLine === undefined ? undefined : (_source, line) => options.onLine!(line, performance.now()),
+    onLine: options.onLine === undefined
+      ? undefined
+      : (_source, line) => options.onLine!(line, performance.now()),
   });
   mesh.processes.track(child);
-  const port = await withTimeout(httpPort, START_TIMEOUT_MS, `the sidecar of ${options.actor} to listen`);
+  const port = await withTimeout(
+    httpPort,
+    START_TIMEOUT_MS,
+    `the sidecar of ${options.actor} to listen`,
+  );
   if (options.waitReady ?? true) {
-    await poll(`the sidecar of ${options.actor} to be ready`, START_TIMEOUT_MS, async () => {
-      if (child.exitCode !== null) throw new Error(`The sidecar of ${options.actor} exited with ${child.exitCode}`);
-      const response = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
-      await response?.body?.cancel();
-      return response?.status === 200 ? true : undefined;
-    });
+    await poll(
+      `the sidecar of ${options.actor} to be ready`,
+      START_TIMEOUT_MS,
+      async () => {
+        if (child.exitCode !== null) {
+          throw new Error(
+            `The sidecar of ${options.actor} exited with ${child.exitCode}`,
+          );
+        }
+        const response = await fetch(`http://127.0.0.1:${port}/readyz`).catch(
+          () => undefined,
+        );
+        await response?.body?.cancel();
+        return response?.status === 200 ? true : undefined;
+      },
+    );
   }
   return { child, httpPort: port };
 }
 
 /** Starts the runtime and the sidecar of each actor, all at once, and waits until every one is ready. */
-export async function startActors(mesh: Mesh, names: string[], onLine?: SidecarOptions["onLine"]): Promise<BenchActor[]> {
+export async function startActors(
+  mesh: Mesh,
+  names: string[],
+  onLine?: SidecarOptions["onLine"],
+): Promise<BenchActor[]> {
   await createQueues(mesh, names);
   return await Promise.all(names.map(async (name) => {
     const runtime = await startRuntime(mesh, name);
-    const sidecar = await startSidecar(mesh, { actor: name, socketDir: runtime.socketDir, onLine });
-    return { name, runtime: runtime.child, sidecar: sidecar.child, socketDir: runtime.socketDir, httpPort: sidecar.httpPort };
+    const sidecar = await startSidecar(mesh, {
+      actor: name,
+      socketDir: runtime.socketDir,
+      onLine,
+    });
+    return {
+      name,
+      runtime: runtime.child,
+      sidecar: sidecar.child,
+      socketDir: runtime.socketDir,
+      httpPort: sidecar.httpPort,
+    };
   }));
 }
 
 /** Builds an envelope body with `payloadText` spliced in as exact JSON. */
-export function envelopeBody(id: string, route: { curr: string; next: string[] }, payload: { text: string } | { ref: object }): string {
-  const head = JSON.stringify({ id, route: { prev: [], curr: route.curr, next: route.next }, headers: {} });
-  const member = "text" in payload ? `"payload":${payload.text}` : `"payload_ref":${JSON.stringify(payload.ref)}`;
+export function envelopeBody(
+  id: string,
+  route: { curr: string; next: string[] },
+  payload: { text: string } | { ref: object },
+): string {
+  const head = JSON.stringify({
+    id,
+    route: { prev: [], curr: route.curr, next: route.next },
+    headers: {},
+  });
+  const member = "text" in payload
+    ? `"payload":${payload.text}`
+    : `"payload_ref":${JSON.stringify(payload.ref)}`;
   return `${head.slice(0, -1)},${member}}`;
 }

@@ -14,6 +14,10 @@ export function metricValue(text: string, name: string): number | undefined {
 /** Fetches the metrics of the sidecar listening on `port` at 127.0.0.1. */
 export async function fetchMetrics(port: number): Promise<string> {
   const response = await fetch(`http://127.0.0.1:${port}/metrics`);
-  if (response.status !== 200) throw new Error(`Sidecar /metrics responded with HTTP ${response.status}, expected 200`);
+  if (response.status !== 200) {
+    throw new Error(
+      `Sidecar /metrics responded with HTTP ${response.status}, expected 200`,
+    );
+  }
   return await response.text();
 }

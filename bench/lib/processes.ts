@@ -3,7 +3,11 @@
  * it started (also after a failure), memory figures from /proc, and
  * bounded waits. Runs on Deno; only node: built-ins and Web APIs.
  */
-import { type ChildProcess, spawn, type SpawnOptions } from "node:child_process";
+import {
+  type ChildProcess,
+  spawn,
+  type SpawnOptions,
+} from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
 import { exitCodeOf, stopProcess } from "../../sidecar/launch.ts";
 
@@ -12,9 +16,16 @@ export class ProcessRegistry {
   #children = new Set<ChildProcess>();
 
   /** Starts `command` and tracks it; output lines go to `onLine` when given. */
-  spawn(command: string, args: string[], options: SpawnOptions & { onLine?: (line: string) => void } = {}): ChildProcess {
+  spawn(
+    command: string,
+    args: string[],
+    options: SpawnOptions & { onLine?: (line: string) => void } = {},
+  ): ChildProcess {
     const { onLine, ...spawnOptions } = options;
-    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"], ...spawnOptions });
+    const child = spawn(command, args, {
+      stdio: ["ignore", "pipe", "pipe"],
+      ...spawnOptions,
+    });
     this.track(child);
     if (onLine !== undefined) forwardLines(child, onLine);
     return child;
@@ -47,7 +58,9 @@ export class ProcessRegistry {
 
   /** Stops every tracked process at once. */
   async stopAll(graceMs = 10_000): Promise<void> {
-    await Promise.all([...this.#children].map((child) => this.stop(child, graceMs)));
+    await Promise.all(
+      [...this.#children].map((child) => this.stop(child, graceMs)),
+    );
   }
 
   get running(): number {
@@ -56,7 +69,10 @@ export class ProcessRegistry {
 }
 
 /** Calls `onLine` with every non-empty line of the process's standard output and error. */
-export function forwardLines(child: ChildProcess, onLine: (line: string) => void): void {
+export function forwardLines(
+  child: ChildProcess,
+  onLine: (line: string) => void,
+): void {
   for (const stream of [child.stdout, child.stderr]) {
     let rest = "";
     stream?.setEncoding("utf8");
@@ -79,7 +95,9 @@ export async function readMemory(pid: number): Promise<Memory> {
   const status = await readFile(`/proc/${pid}/status`, "utf8");
   const field = (name: string): number => {
     const match = new RegExp(`^${name}:\\s+(\\d+) kB$`, "m").exec(status);
-    if (match === null) throw new Error(`Field ${name} missing from /proc/${pid}/status`);
+    if (match === null) {
+      throw new Error(`Field ${name} missing from /proc/${pid}/status`);
+    }
     return Number(match[1]) * 1024;
   };
   return { rssBytes: field("VmRSS"), peakBytes: field("VmHWM") };
@@ -101,10 +119,20 @@ export async function resetPeakMemory(pid: number): Promise<boolean> {
 }
 
 /** Resolves `promise`, or rejects after `timeoutMs` with a message naming `what`. */
-export async function withTimeout<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+export async function withTimeout<T>(
+  promise: Promise<T>,
+  timeoutMs: number,
+  what: string,
+): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`)), timeoutMs);
+    timer = setTimeout(
+      () =>
+        reject(
+          new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`),
+        ),
+      timeoutMs,
+    );
   });
   try {
     return await Promise.race([promise, timeout]);
@@ -114,7 +142,12 @@ export async function withTimeout<T>(promise: Promise<T>, timeoutMs: number, wha
 }
 
 /** Calls `check` every `intervalMs` until it returns a value; throws after `timeoutMs`. */
-export async function poll<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>, intervalMs = 50): Promise<T> {
+export async function poll<T>(
+  what: string,
+  timeoutMs: number,
+  check: () => Promise<T | undefined>,
+  intervalMs = 50,
+): Promise<T> {
   const deadline = performance.now() + timeoutMs;
   while (performance.now() < deadline) {
     const value = await check();

@@ -18,7 +18,10 @@ export async function startSqsRecorder(upstream: string): Promise<SqsRecorder> {
   let onReceive: ((atMs: number) => void) | undefined;
   const server = http.createServer((request, response) => {
     const arrivedMs = performance.now();
-    if (request.headers["x-amz-target"] === "AmazonSQS.ReceiveMessage" && onReceive !== undefined) {
+    if (
+      request.headers["x-amz-target"] === "AmazonSQS.ReceiveMessage" &&
+      onReceive !== undefined
+    ) {
       onReceive(arrivedMs);
       onReceive = undefined;
     }
@@ -30,14 +33,28 @@ export async function startSqsRecorder(upstream: string): Promise<SqsRecorder> {
       response.on("close", () => abort.abort());
       const headers = new Headers();
       for (const [name, value] of Object.entries(request.headers)) {
-        if (typeof value === "string" && name !== "host" && name !== "connection") headers.set(name, value);
+        if (
+          typeof value === "string" && name !== "host" && name !== "connection"
+        ) headers.set(name, value);
       }
-      fetch(`${upstream}${request.url ?? "/"}`, { method: request.method, headers, body: Buffer.concat(chunks), signal: abort.signal })
+      fetch(`${upstream}${request.url ?? "/"}`, {
+        method: request.method,
+        headers,
+        body: Buffer.concat(chunks),
+        signal: abort.signal,
+      })
         .then(async (answer) => {
           const body = Buffer.from(await answer.arrayBuffer());
           const copied: Record<string, string> = {};
           answer.headers.forEach((value, name) => {
-            if (!["content-length", "transfer-encoding", "connection", "keep-alive"].includes(name)) copied[name] = value;
+            if (
+              ![
+                "content-length",
+                "transfer-encoding",
+                "connection",
+                "keep-alive",
+              ].includes(name)
+            ) copied[name] = value;
           });
           response.writeHead(answer.status, copied);
           response.end(body);

@@ -21,7 +21,11 @@ export interface Summary {
  * outside 0 to 100.
  */
 export function percentile(samples: readonly number[], p: number): number {
-  if (!(p >= 0 && p <= 100)) throw new RangeError(`Invalid percentile: expected a number from 0 to 100, found ${p}`);
+  if (!(p >= 0 && p <= 100)) {
+    throw new RangeError(
+      `Invalid percentile: expected a number from 0 to 100, found ${p}`,
+    );
+  }
   const sorted = sortedCopy(samples);
   const rank = (p / 100) * (sorted.length - 1);
   const lower = Math.floor(rank);
@@ -51,7 +55,9 @@ export function summarize(samples: readonly number[]): Summary {
  * either figure is not finite, so a table shows "n/a" instead of Infinity.
  */
 export function ratio(value: number, baseline: number): number | undefined {
-  if (!Number.isFinite(value) || !Number.isFinite(baseline) || baseline === 0) return undefined;
+  if (!Number.isFinite(value) || !Number.isFinite(baseline) || baseline === 0) {
+    return undefined;
+  }
   return value / baseline;
 }
 
@@ -60,7 +66,11 @@ export function ratio(value: number, baseline: number): number | undefined {
  * in events per second; throws a RangeError unless `elapsedMs` is positive.
  */
 export function perSecond(count: number, elapsedMs: number): number {
-  if (!(elapsedMs > 0)) throw new RangeError(`Invalid elapsed time: expected a positive number of milliseconds, found ${elapsedMs}`);
+  if (!(elapsedMs > 0)) {
+    throw new RangeError(
+      `Invalid elapsed time: expected a positive number of milliseconds, found ${elapsedMs}`,
+    );
+  }
   return (count * 1000) / elapsedMs;
 }
 
@@ -73,7 +83,9 @@ export function perSecond(count: number, elapsedMs: number): number {
  */
 export function rateFromCompletions(timesMs: readonly number[]): number {
   if (timesMs.length < 2) {
-    throw new RangeError(`Too few completions to compute a rate: expected at least 2, found ${timesMs.length}`);
+    throw new RangeError(
+      `Too few completions to compute a rate: expected at least 2, found ${timesMs.length}`,
+    );
   }
   const sorted = sortedCopy(timesMs);
   return perSecond(sorted.length - 1, sorted[sorted.length - 1] - sorted[0]);
@@ -84,22 +96,43 @@ export function rateFromCompletions(timesMs: readonly number[]): number {
  * (warm-up) window: window k runs from the last completion of window k-1
  * to its own last completion, so no time falls between two windows.
  */
-export function windowRates(completionsMs: readonly number[], size: number, windows: number): number[] {
+export function windowRates(
+  completionsMs: readonly number[],
+  size: number,
+  windows: number,
+): number[] {
   const sorted = sortedCopy(completionsMs);
   if (sorted.length < size * (windows + 1)) {
-    throw new RangeError(`Too few completions: expected ${size * (windows + 1)}, found ${sorted.length}`);
+    throw new RangeError(
+      `Too few completions: expected ${
+        size * (windows + 1)
+      }, found ${sorted.length}`,
+    );
   }
   const rates: number[] = [];
   for (let window = 1; window <= windows; window++) {
-    rates.push(perSecond(size, sorted[(window + 1) * size - 1] - sorted[window * size - 1]));
+    rates.push(
+      perSecond(
+        size,
+        sorted[(window + 1) * size - 1] - sorted[window * size - 1],
+      ),
+    );
   }
   return rates;
 }
 
 function sortedCopy(samples: readonly number[]): number[] {
-  if (samples.length === 0) throw new RangeError("No samples: expected at least one number, found an empty list");
+  if (samples.length === 0) {
+    throw new RangeError(
+      "No samples: expected at least one number, found an empty list",
+    );
+  }
   for (const sample of samples) {
-    if (!Number.isFinite(sample)) throw new RangeError(`Invalid sample: expected a finite number, found ${sample}`);
+    if (!Number.isFinite(sample)) {
+      throw new RangeError(
+        `Invalid sample: expected a finite number, found ${sample}`,
+      );
+    }
   }
   return [...samples].sort((a, b) => a - b);
 }

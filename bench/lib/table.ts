@@ -51,7 +51,18 @@ export interface RunInfo {
   failures: Array<{ id: string; error: string }>;
 }
 
-export const TABLE_HEADER = ["figure", "unit", "n", "min", "median", "max", "p99", "baseline (median)", "ratio", "goal"];
+export const TABLE_HEADER = [
+  "figure",
+  "unit",
+  "n",
+  "min",
+  "median",
+  "max",
+  "p99",
+  "baseline (median)",
+  "ratio",
+  "goal",
+];
 
 const EMPTY = "–";
 
@@ -63,13 +74,19 @@ export function formatNumber(value: number | undefined): string {
   if (value === undefined || !Number.isFinite(value)) return EMPTY;
   const magnitude = Math.abs(value);
   if (magnitude >= 100 || value === 0) return String(Math.round(value));
-  const decimals = magnitude >= 10 ? 1 : magnitude >= 1 ? 2 : Math.min(6, 2 - Math.floor(Math.log10(magnitude)));
+  const decimals = magnitude >= 10
+    ? 1
+    : magnitude >= 1
+    ? 2
+    : Math.min(6, 2 - Math.floor(Math.log10(magnitude)));
   return String(Number(value.toFixed(decimals)));
 }
 
 /** Formats a ratio such as 1.234 as "1.23×"; undefined becomes a dash. */
 export function formatRatio(value: number | undefined): string {
-  return value === undefined || !Number.isFinite(value) ? EMPTY : `${formatNumber(value)}×`;
+  return value === undefined || !Number.isFinite(value)
+    ? EMPTY
+    : `${formatNumber(value)}×`;
 }
 
 /** Formats a goal cell: "< 2 ms: met" or "< 2 ms: **not met**", so misses stand out. */
@@ -82,7 +99,9 @@ export function formatGoal(goal: Goal | undefined): string {
 export function renderTable(rows: readonly Row[]): string {
   const lines = [
     `| ${TABLE_HEADER.join(" | ")} |`,
-    `| ${TABLE_HEADER.map((_, index) => (index < 2 ? "---" : "---:")).join(" | ")} |`,
+    `| ${
+      TABLE_HEADER.map((_, index) => (index < 2 ? "---" : "---:")).join(" | ")
+    } |`,
   ];
   for (const row of rows) {
     const { summary } = row;
@@ -105,13 +124,21 @@ export function renderTable(rows: readonly Row[]): string {
 
 /** Renders one measurement: heading, method, table, notes. */
 export function renderMeasurement(measurement: Measurement, level = 2): string {
-  const parts = [`${"#".repeat(level)} ${measurement.title}`, ...measurement.method, renderTable(measurement.rows)];
+  const parts = [
+    `${"#".repeat(level)} ${measurement.title}`,
+    ...measurement.method,
+    renderTable(measurement.rows),
+  ];
   if (measurement.notes.length > 0) parts.push(...measurement.notes);
   return parts.join("\n\n");
 }
 
 /** Renders the whole page: run details, a goal summary, then every measurement. */
-export function renderPage(info: RunInfo, measurements: readonly Measurement[], intro: string[]): string {
+export function renderPage(
+  info: RunInfo,
+  measurements: readonly Measurement[],
+  intro: string[],
+): string {
   const parts: string[] = ["# Benchmarks", ...intro];
 
   const details = [
@@ -124,14 +151,32 @@ export function renderPage(info: RunInfo, measurements: readonly Measurement[], 
   parts.push("## Run", details.join("\n"));
 
   const goals = measurements.flatMap((measurement) =>
-    measurement.rows.filter((row) => row.goal !== undefined).map((row) => `| ${escapeCell(measurement.title)} | ${escapeCell(row.figure)} | ${escapeCell(formatGoal(row.goal))} |`)
+    measurement.rows.filter((row) => row.goal !== undefined).map((row) =>
+      `| ${escapeCell(measurement.title)} | ${escapeCell(row.figure)} | ${
+        escapeCell(formatGoal(row.goal))
+      } |`
+    )
   );
-  if (goals.length > 0) parts.push("## Goals at a glance", ["| measurement | figure | goal |", "| --- | --- | --- |", ...goals].join("\n"));
+  if (goals.length > 0) {
+    parts.push(
+      "## Goals at a glance",
+      ["| measurement | figure | goal |", "| --- | --- | --- |", ...goals].join(
+        "\n",
+      ),
+    );
+  }
 
   if (info.failures.length > 0) {
-    parts.push("## Failed measurements", info.failures.map((failure) => `- ${failure.id}: ${failure.error}`).join("\n"));
+    parts.push(
+      "## Failed measurements",
+      info.failures.map((failure) => `- ${failure.id}: ${failure.error}`).join(
+        "\n",
+      ),
+    );
   }
-  for (const measurement of measurements) parts.push(renderMeasurement(measurement));
+  for (const measurement of measurements) {
+    parts.push(renderMeasurement(measurement));
+  }
   return `${parts.join("\n\n")}\n`;
 }
 

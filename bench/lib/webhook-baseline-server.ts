@@ -10,9 +10,14 @@ import { createBaselineApp } from "./webhook-baseline.ts";
 const [portText, certDir, patchBytesText = "0"] = Deno.args;
 const port = Number(portText);
 const patchBytes = Number(patchBytesText);
-if (!Number.isInteger(port) || port < 1 || port > 65_535 || certDir === undefined || !Number.isInteger(patchBytes) || patchBytes < 0) {
+if (
+  !Number.isInteger(port) || port < 1 || port > 65_535 ||
+  certDir === undefined || !Number.isInteger(patchBytes) || patchBytes < 0
+) {
   console.error(
-    `usage: webhook-baseline-server.ts PORT CERT_DIR [PATCH_BYTES] (expected a port from 1 to 65535, a folder and a byte count, found ${JSON.stringify(Deno.args)})`,
+    `usage: webhook-baseline-server.ts PORT CERT_DIR [PATCH_BYTES] (expected a port from 1 to 65535, a folder and a byte count, found ${
+      JSON.stringify(Deno.args)
+    })`,
   );
   Deno.exit(2);
 }
@@ -21,6 +26,10 @@ const server = Deno.serve({
   port,
   cert: await Deno.readTextFile(join(certDir, "tls.crt")),
   key: await Deno.readTextFile(join(certDir, "tls.key")),
-  onListen: () => console.log(JSON.stringify({ event: "https_listening", port })),
+  onListen: () =>
+    console.log(JSON.stringify({ event: "https_listening", port })),
 }, createBaselineApp(patchBytes).fetch);
-Deno.addSignalListener("SIGTERM", () => void server.shutdown().then(() => Deno.exit(0)));
+Deno.addSignalListener(
+  "SIGTERM",
+  () => void server.shutdown().then(() => Deno.exit(0)),
+);

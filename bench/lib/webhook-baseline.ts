@@ -13,12 +13,24 @@ import { Hono } from "hono";
  */
 export function createBaselineApp(patchBytes = 0): Hono {
   // Base64 grows the text by a third, so the padding is three quarters of the target.
-  const patch = patchBytes > 0 ? btoa(`[${" ".repeat(Math.max(0, Math.floor((patchBytes * 3) / 4) - 2))}]`) : undefined;
+  const patch = patchBytes > 0
+    ? btoa(`[${" ".repeat(Math.max(0, Math.floor((patchBytes * 3) / 4) - 2))}]`)
+    : undefined;
   const app = new Hono();
   app.post("/mutate", async function allowUnchanged(c) {
-    const review = JSON.parse(await c.req.text()) as { request?: { uid?: string } };
-    const response = { uid: review.request?.uid ?? "", allowed: true, ...(patch === undefined ? {} : { patchType: "JSONPatch", patch }) };
-    return c.json({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", response });
+    const review = JSON.parse(await c.req.text()) as {
+      request?: { uid?: string };
+    };
+    const response = {
+      uid: review.request?.uid ?? "",
+      allowed: true,
+      ...(patch === undefined ? {} : { patchType: "JSONPatch", patch }),
+    };
+    return c.json({
+      apiVersion: "admission.k8s.io/v1",
+      kind: "AdmissionReview",
+      response,
+    });
   });
   return app;
 }

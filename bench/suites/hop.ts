@@ -13,7 +13,12 @@ import {
 import http from "node:http";
 import { join } from "node:path";
 import { invokeOnce } from "../lib/invoke.ts";
-import { createQueues, envelopeBody, type Mesh, queueUrl } from "../lib/mesh.ts";
+import {
+  createQueues,
+  envelopeBody,
+  type Mesh,
+  queueUrl,
+} from "../lib/mesh.ts";
 import { sleep } from "../lib/processes.ts";
 import { median, ratio, summarize } from "../lib/stats.ts";
 import type { Suite } from "../lib/suite.ts";
@@ -34,7 +39,9 @@ export const hopSuite: Suite = {
     const actors = await context.chain();
     await createQueues(mesh, ["out", ...BARE, "bare-out", "probe"]);
 
-    context.progress(`hop: ${warmup} + ${iterations} envelopes through the chain and the bare loop, interleaved`);
+    context.progress(
+      `hop: ${warmup} + ${iterations} envelopes through the chain and the bare loop, interleaved`,
+    );
     const chainMs: number[] = [];
     const bareMs: number[] = [];
     const bareHopMs: number[] = [];
@@ -49,7 +56,10 @@ export const hopSuite: Suite = {
 
     context.progress("hop: long-poll wake-up and direct /invoke probes");
     const wakeupMs = await probeWakeup(mesh, context.quick ? 5 : 20);
-    const invokeMs = await probeInvoke(join(actors[0].socketDir, "asya-runtime.sock"), context.quick ? 30 : 200);
+    const invokeMs = await probeInvoke(
+      join(actors[0].socketDir, "asya-runtime.sock"),
+      context.quick ? 30 : 200,
+    );
 
     const chain = summarize(chainMs);
     const bare = summarize(bareMs);
@@ -68,21 +78,59 @@ export const hopSuite: Suite = {
         `Added time per hop is (chain − bare loop) / 5, at the median and at the 99th percentile. With ${iterations} samples the 99th percentile lies between the two slowest. The row per pair divides the difference of each chain run and the bare run right after it by 5; its spread shows how far the machine's noise reaches.`,
       ],
       rows: [
-        { figure: "5-actor chain, end to end", unit: "ms", summary: chain, baseline: bare.median, ratio: ratio(chain.median, bare.median) },
+        {
+          figure: "5-actor chain, end to end",
+          unit: "ms",
+          summary: chain,
+          baseline: bare.median,
+          ratio: ratio(chain.median, bare.median),
+        },
         { figure: "bare loop, 5 hops, end to end", unit: "ms", summary: bare },
-        { figure: "added per hop, p50", unit: "ms", value: addedP50, goal: { text: `< ${GOAL_P50_MS} ms`, met: addedP50 < GOAL_P50_MS } },
+        {
+          figure: "added per hop, p50",
+          unit: "ms",
+          value: addedP50,
+          goal: { text: `< ${GOAL_P50_MS} ms`, met: addedP50 < GOAL_P50_MS },
+        },
         { figure: "added per hop, p99", unit: "ms", value: addedP99 },
-        { figure: "added per hop, per pair of neighbouring runs", unit: "ms", summary: summarize(chainMs.map((ms, i) => (ms - bareMs[i]) / HOPS.length)) },
-        { figure: "bare hop (receive + send + delete)", unit: "ms", summary: summarize(bareHopMs) },
-        { figure: "long-poll wake-up (send returned → waiting receive returned)", unit: "ms", summary: summarize(wakeupMs) },
-        { figure: "direct /invoke, no-op handler", unit: "ms", summary: summarize(invokeMs) },
+        {
+          figure: "added per hop, per pair of neighbouring runs",
+          unit: "ms",
+          summary: summarize(
+            chainMs.map((ms, i) => (ms - bareMs[i]) / HOPS.length),
+          ),
+        },
+        {
+          figure: "bare hop (receive + send + delete)",
+          unit: "ms",
+          summary: summarize(bareHopMs),
+        },
+        {
+          figure:
+            "long-poll wake-up (send returned → waiting receive returned)",
+          unit: "ms",
+          summary: summarize(wakeupMs),
+        },
+        {
+          figure: "direct /invoke, no-op handler",
+          unit: "ms",
+          summary: summarize(invokeMs),
+        },
       ],
       notes: [
-        `Where the added time goes (medians of this run): each hop in the chain pays a long-poll wake-up of about ${formatNumber(wakeup)} ms, which the bare loop does not pay because its message is already waiting, and an /invoke call of about ${formatNumber(invoke)} ms. ` +
+        `Where the added time goes (medians of this run): each hop in the chain pays a long-poll wake-up of about ${
+          formatNumber(wakeup)
+        } ms, which the bare loop does not pay because its message is already waiting, and an /invoke call of about ${
+          formatNumber(invoke)
+        } ms. ` +
         (rest >= 0
-          ? `The remaining ${formatNumber(rest)} ms per hop is the sidecar's own work (parsing and checking the envelope, building the next one, one JSON log line) and the scheduling of a dozen processes on two cores. `
+          ? `The remaining ${
+            formatNumber(rest)
+          } ms per hop is the sidecar's own work (parsing and checking the envelope, building the next one, one JSON log line) and the scheduling of a dozen processes on two cores. `
           : `These two account for all of the added time within this run's noise; the per-pair row shows how far the difference moves between neighbouring runs. `) +
-        `One bare hop, three SDK calls, costs ${formatNumber(bareHop)} ms, so on this endpoint the SQS round trips, not the sidecar, set the pace of a chain.`,
+        `One bare hop, three SDK calls, costs ${
+          formatNumber(bareHop)
+        } ms, so on this endpoint the SQS round trips, not the sidecar, set the pace of a chain.`,
       ],
     };
   },
@@ -90,54 +138,115 @@ export const hopSuite: Suite = {
 
 async function throughChain(mesh: Mesh, index: number): Promise<number> {
   const id = `hop-${index}`;
-  const body = envelopeBody(id, { curr: HOPS[0], next: [...HOPS.slice(1), "out"] }, { text: `{"n":${index}}` });
+  const body = envelopeBody(id, {
+    curr: HOPS[0],
+    next: [...HOPS.slice(1), "out"],
+  }, { text: `{"n":${index}}` });
   const started = performance.now();
-  await mesh.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl(mesh, HOPS[0]), MessageBody: body }));
+  await mesh.sqs.send(
+    new SendMessageCommand({
+      QueueUrl: queueUrl(mesh, HOPS[0]),
+      MessageBody: body,
+    }),
+  );
   const message = await receiveOne(mesh, queueUrl(mesh, "out"));
   const elapsed = performance.now() - started;
-  await mesh.sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl(mesh, "out"), ReceiptHandle: message.receiptHandle }));
+  await mesh.sqs.send(
+    new DeleteMessageCommand({
+      QueueUrl: queueUrl(mesh, "out"),
+      ReceiptHandle: message.receiptHandle,
+    }),
+  );
 
-  const route = (JSON.parse(message.body) as { id: string; route: { prev: string[] } });
+  const route = JSON.parse(message.body) as {
+    id: string;
+    route: { prev: string[] };
+  };
   if (route.id !== id || route.route.prev.join(",") !== HOPS.join(",")) {
-    throw new Error(`Chain returned ${message.body.slice(0, 200)}: expected envelope ${id} with route.prev ${HOPS.join(",")}`);
+    throw new Error(
+      `Chain returned ${
+        message.body.slice(0, 200)
+      }: expected envelope ${id} with route.prev ${HOPS.join(",")}`,
+    );
   }
   return elapsed;
 }
 
-async function throughBareLoop(mesh: Mesh, index: number): Promise<{ totalMs: number; hopMs: number[] }> {
-  const body = envelopeBody(`bare-${index}`, { curr: HOPS[0], next: [...HOPS.slice(1), "out"] }, { text: `{"n":${index}}` });
+async function throughBareLoop(
+  mesh: Mesh,
+  index: number,
+): Promise<{ totalMs: number; hopMs: number[] }> {
+  const body = envelopeBody(`bare-${index}`, {
+    curr: HOPS[0],
+    next: [...HOPS.slice(1), "out"],
+  }, { text: `{"n":${index}}` });
   const hopMs: number[] = [];
   const started = performance.now();
-  await mesh.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl(mesh, BARE[0]), MessageBody: body }));
+  await mesh.sqs.send(
+    new SendMessageCommand({
+      QueueUrl: queueUrl(mesh, BARE[0]),
+      MessageBody: body,
+    }),
+  );
   for (let hop = 0; hop < BARE.length; hop++) {
     const hopStarted = performance.now();
     const source = queueUrl(mesh, BARE[hop]);
     const message = await receiveOne(mesh, source);
-    const next = queueUrl(mesh, hop + 1 < BARE.length ? BARE[hop + 1] : "bare-out");
-    await mesh.sqs.send(new SendMessageBatchCommand({ QueueUrl: next, Entries: [{ Id: "0", MessageBody: message.body }] }));
-    await mesh.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: source, Entries: [{ Id: "0", ReceiptHandle: message.receiptHandle }] }));
+    const next = queueUrl(
+      mesh,
+      hop + 1 < BARE.length ? BARE[hop + 1] : "bare-out",
+    );
+    await mesh.sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: next,
+        Entries: [{ Id: "0", MessageBody: message.body }],
+      }),
+    );
+    await mesh.sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: source,
+        Entries: [{ Id: "0", ReceiptHandle: message.receiptHandle }],
+      }),
+    );
     hopMs.push(performance.now() - hopStarted);
   }
   const message = await receiveOne(mesh, queueUrl(mesh, "bare-out"));
   const totalMs = performance.now() - started;
-  await mesh.sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl(mesh, "bare-out"), ReceiptHandle: message.receiptHandle }));
+  await mesh.sqs.send(
+    new DeleteMessageCommand({
+      QueueUrl: queueUrl(mesh, "bare-out"),
+      ReceiptHandle: message.receiptHandle,
+    }),
+  );
   return { totalMs, hopMs };
 }
 
 /** Long-polls `url` until one message arrives; at most RECEIVE_ATTEMPTS polls of up to 20 s. */
-export async function receiveOne(mesh: Mesh, url: string): Promise<{ body: string; receiptHandle: string }> {
+export async function receiveOne(
+  mesh: Mesh,
+  url: string,
+): Promise<{ body: string; receiptHandle: string }> {
   for (let attempt = 0; attempt < RECEIVE_ATTEMPTS; attempt++) {
-    const answer = await mesh.sqs.send(new ReceiveMessageCommand({
-      QueueUrl: url,
-      MaxNumberOfMessages: 1,
-      WaitTimeSeconds: 20,
-      VisibilityTimeout: 60,
-      MessageSystemAttributeNames: ["ApproximateReceiveCount"],
-    }));
+    const answer = await mesh.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: url,
+        MaxNumberOfMessages: 1,
+        WaitTimeSeconds: 20,
+        VisibilityTimeout: 60,
+        MessageSystemAttributeNames: ["ApproximateReceiveCount"],
+      }),
+    );
     const message = answer.Messages?.[0];
-    if (message !== undefined) return { body: message.Body ?? "", receiptHandle: message.ReceiptHandle ?? "" };
+    if (message !== undefined) {
+      return {
+        body: message.Body ?? "",
+        receiptHandle: message.ReceiptHandle ?? "",
+      };
+    }
   }
-  throw new Error(`No message arrived on ${url} within ${RECEIVE_ATTEMPTS} long polls`);
+  throw new Error(
+    `No message arrived on ${url} within ${RECEIVE_ATTEMPTS} long polls`,
+  );
 }
 
 /** Measures the time from a SendMessage response to the response of a ReceiveMessage already waiting on the queue. */
@@ -148,18 +257,30 @@ async function probeWakeup(mesh: Mesh, samples: number): Promise<number[]> {
     const receiving = receiveOne(mesh, url);
     // Give the receive time to reach the endpoint and start waiting.
     await sleep(30);
-    await mesh.sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: `probe ${i}` }));
+    await mesh.sqs.send(
+      new SendMessageCommand({ QueueUrl: url, MessageBody: `probe ${i}` }),
+    );
     const sent = performance.now();
     const message = await receiving;
     results.push(performance.now() - sent);
-    await mesh.sqs.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: message.receiptHandle }));
+    await mesh.sqs.send(
+      new DeleteMessageCommand({
+        QueueUrl: url,
+        ReceiptHandle: message.receiptHandle,
+      }),
+    );
   }
   return results;
 }
 
-async function probeInvoke(socketPath: string, calls: number): Promise<number[]> {
+async function probeInvoke(
+  socketPath: string,
+  calls: number,
+): Promise<number[]> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-  const body = envelopeBody("probe", { curr: HOPS[0], next: HOPS.slice(1) }, { text: '{"n":0}' });
+  const body = envelopeBody("probe", { curr: HOPS[0], next: HOPS.slice(1) }, {
+    text: '{"n":0}',
+  });
   try {
     const latencies: number[] = [];
     for (let i = 0; i < calls; i++) {
@@ -172,4 +293,3 @@ async function probeInvoke(socketPath: string, calls: number): Promise<number[]>
     agent.destroy();
   }
 }
-

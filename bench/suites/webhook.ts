@@ -50,7 +50,10 @@ export function typicalPodReview(uid: string): string {
       requestKind: { group: "", version: "v1", kind: "Pod" },
       namespace: "ml",
       operation: "CREATE",
-      userInfo: { username: "system:serviceaccount:kube-system:replicaset-controller", groups: ["system:serviceaccounts"] },
+      userInfo: {
+        username: "system:serviceaccount:kube-system:replicaset-controller",
+        groups: ["system:serviceaccounts"],
+      },
       dryRun: false,
       object: {
         apiVersion: "v1",
@@ -59,22 +62,50 @@ export function typicalPodReview(uid: string): string {
           generateName: "embed-text-7d9f8c6b5-",
           namespace: "ml",
           labels: { app: "embed-text", "pod-template-hash": "7d9f8c6b5" },
-          annotations: { "asya.sh/actor": "embed-text", "asya.sh/handler": "embeddings.handlers.embed", "asya.sh/concurrency": "2" },
-          ownerReferences: [{ apiVersion: "apps/v1", kind: "ReplicaSet", name: "embed-text-7d9f8c6b5", uid: "0f5e2c1a-3b4d-4e6f-8a9b-1c2d3e4f5a6b", controller: true, blockOwnerDeletion: true }],
+          annotations: {
+            "asya.sh/actor": "embed-text",
+            "asya.sh/handler": "embeddings.handlers.embed",
+            "asya.sh/concurrency": "2",
+          },
+          ownerReferences: [{
+            apiVersion: "apps/v1",
+            kind: "ReplicaSet",
+            name: "embed-text-7d9f8c6b5",
+            uid: "0f5e2c1a-3b4d-4e6f-8a9b-1c2d3e4f5a6b",
+            controller: true,
+            blockOwnerDeletion: true,
+          }],
         },
         spec: {
           serviceAccountName: "embed-text",
           containers: [{
             name: "model",
             image: "registry.example.com/ml/embed-text:2.3.1",
-            env: [{ name: "MODEL_NAME", value: "small-en" }, { name: "BATCH_SIZE", value: "16" }],
-            resources: { requests: { cpu: "1", memory: "2Gi" }, limits: { memory: "2Gi" } },
-            readinessProbe: { exec: { command: ["python3", "-c", "import embeddings"] }, periodSeconds: 10 },
-            volumeMounts: [{ name: "kube-api-access-x7k2p", mountPath: "/var/run/secrets/kubernetes.io/serviceaccount", readOnly: true }],
+            env: [{ name: "MODEL_NAME", value: "small-en" }, {
+              name: "BATCH_SIZE",
+              value: "16",
+            }],
+            resources: {
+              requests: { cpu: "1", memory: "2Gi" },
+              limits: { memory: "2Gi" },
+            },
+            readinessProbe: {
+              exec: { command: ["python3", "-c", "import embeddings"] },
+              periodSeconds: 10,
+            },
+            volumeMounts: [{
+              name: "kube-api-access-x7k2p",
+              mountPath: "/var/run/secrets/kubernetes.io/serviceaccount",
+              readOnly: true,
+            }],
           }],
           volumes: [{
             name: "kube-api-access-x7k2p",
-            projected: { sources: [{ serviceAccountToken: { expirationSeconds: 3607, path: "token" } }] },
+            projected: {
+              sources: [{
+                serviceAccountToken: { expirationSeconds: 3607, path: "token" },
+              }],
+            },
           }],
           restartPolicy: "Always",
           terminationGracePeriodSeconds: 30,
@@ -95,33 +126,85 @@ export const webhookSuite: Suite = {
   title: "Webhook",
   async run(context) {
     const counts = {
-      inProcess: context.quick ? { warmup: 100, requests: 600 } : { warmup: 300, requests: 3_000 },
-      overHttps: context.quick ? { warmup: 10, requests: 90 } : { warmup: 50, requests: 600 },
+      inProcess: context.quick
+        ? { warmup: 100, requests: 600 }
+        : { warmup: 300, requests: 3_000 },
+      overHttps: context.quick
+        ? { warmup: 10, requests: 90 }
+        : { warmup: 50, requests: 600 },
     };
     const loaded = loadConfig(WEBHOOK_ENV);
-    if (!loaded.ok) throw new Error(`Webhook configuration of the bench is invalid: ${loaded.error.join("; ")}`);
+    if (!loaded.ok) {
+      throw new Error(
+        `Webhook configuration of the bench is invalid: ${
+          loaded.error.join("; ")
+        }`,
+      );
+    }
     // The log line of each admission is formatted as in production but not printed.
-    const app = createApp({ config: loaded.value, log: createLogger({ level: "info", print: () => {} }) });
-    const quietApp = createApp({ config: loaded.value, log: createLogger({ level: "error", print: () => {} }) });
+    const app = createApp({
+      config: loaded.value,
+      log: createLogger({ level: "info", print: () => {} }),
+    });
+    const quietApp = createApp({
+      config: loaded.value,
+      log: createLogger({ level: "error", print: () => {} }),
+    });
     const baselineApp = createBaselineApp();
     const local = "http://webhook.local/mutate";
-    const responseBytes = (await (await app.fetch(reviewRequest(local, "size"))).arrayBuffer()).byteLength;
+    const responseBytes =
+      (await (await app.fetch(reviewRequest(local, "size"))).arrayBuffer())
+        .byteLength;
 
     const { warmup, requests } = counts.inProcess;
-    context.progress(`webhook: in-process, ${warmup} warm-up + ${requests} requests per series`);
-    const inProcess = await series(warmup, requests, (uid) => call((request) => app.fetch(request), local, uid, true));
-    const inProcessQuiet = await series(warmup, requests, (uid) => call((request) => quietApp.fetch(request), local, uid, true));
-    const inProcessBaseline = await series(warmup, requests, (uid) => call((request) => baselineApp.fetch(request), local, uid, false));
+    context.progress(
+      `webhook: in-process, ${warmup} warm-up + ${requests} requests per series`,
+    );
+    const inProcess = await series(
+      warmup,
+      requests,
+      (uid) => call((request) => app.fetch(request), local, uid, true),
+    );
+    const inProcessQuiet = await series(
+      warmup,
+      requests,
+      (uid) => call((request) => quietApp.fetch(request), local, uid, true),
+    );
+    const inProcessBaseline = await series(
+      warmup,
+      requests,
+      (uid) => call((request) => baselineApp.fetch(request), local, uid, false),
+    );
 
-    context.progress(`webhook: over HTTPS, ${counts.overHttps.warmup} warm-up + ${counts.overHttps.requests} requests per series`);
-    const https = await measureOverHttps(context, counts.overHttps.warmup, counts.overHttps.requests, responseBytes);
+    context.progress(
+      `webhook: over HTTPS, ${counts.overHttps.warmup} warm-up + ${counts.overHttps.requests} requests per series`,
+    );
+    const https = await measureOverHttps(
+      context,
+      counts.overHttps.warmup,
+      counts.overHttps.requests,
+      responseBytes,
+    );
 
     const rows: Row[] = [
       ...rowsFor("in-process", inProcess, inProcessBaseline),
-      { figure: "in-process, admission log line off: latency", unit: "ms", summary: summarize(inProcessQuiet.latenciesMs) },
+      {
+        figure: "in-process, admission log line off: latency",
+        unit: "ms",
+        summary: summarize(inProcessQuiet.latenciesMs),
+      },
       ...rowsFor("over HTTPS", https.webhook, https.baseline),
-      { figure: `over HTTPS: baseline responding with ${responseBytes} bytes like the webhook: latency`, unit: "ms", summary: summarize(https.paddedBaseline.latenciesMs) },
-      { figure: "over plain HTTP (--insecure): latency", unit: "ms", summary: summarize(https.plainWebhook.latenciesMs) },
+      {
+        figure:
+          `over HTTPS: baseline responding with ${responseBytes} bytes like the webhook: latency`,
+        unit: "ms",
+        summary: summarize(https.paddedBaseline.latenciesMs),
+      },
+      {
+        figure: "over plain HTTP (--insecure): latency",
+        unit: "ms",
+        summary: summarize(https.plainWebhook.latenciesMs),
+      },
     ];
     return {
       id: "webhook",
@@ -131,7 +214,13 @@ export const webhookSuite: Suite = {
         "The baseline is a Hono app on the same route that parses the review and allows it unchanged, called the same way: in-process, and over HTTPS as its own process with the same certificate. Three more series locate the time: the webhook with its admission log line turned off (in-process), the baseline responding with an empty patch padded to the webhook's response size (over HTTPS), and the webhook over plain HTTP (\`--insecure\`, meant for local testing only).",
       ],
       rows,
-      notes: webhookNotes(inProcess, inProcessQuiet, inProcessBaseline, https, responseBytes),
+      notes: webhookNotes(
+        inProcess,
+        inProcessQuiet,
+        inProcessBaseline,
+        https,
+        responseBytes,
+      ),
     };
   },
 };
@@ -140,7 +229,12 @@ function webhookNotes(
   inProcess: Series,
   inProcessQuiet: Series,
   inProcessBaseline: Series,
-  https: { webhook: Series; baseline: Series; paddedBaseline: Series; plainWebhook: Series },
+  https: {
+    webhook: Series;
+    baseline: Series;
+    paddedBaseline: Series;
+    plainWebhook: Series;
+  },
   responseBytes: number,
 ): string[] {
   const notes: string[] = [];
@@ -149,7 +243,17 @@ function webhookNotes(
     const quiet = summarize(inProcessQuiet.latenciesMs);
     const base = summarize(inProcessBaseline.latenciesMs);
     notes.push(
-      `Where the time goes in-process: the median admission takes ${formatNumber(latency.median)} ms against ${formatNumber(base.median)} ms for the baseline, so the admission work (decoding the review, planning the injection, building the patch) is about ${formatNumber(latency.median - base.median)} ms; the log line accounts for ${formatNumber(latency.median - quiet.median)} ms of it. The p99 of ${formatNumber(latency.p99)} ms is ${formatNumber(latency.p99 / latency.median)}× the median, so it comes from single slow requests. Garbage collection of each admission's allocations and the CPU taken by other processes on the same two cores are the likely causes; this run does not tell them apart.`,
+      `Where the time goes in-process: the median admission takes ${
+        formatNumber(latency.median)
+      } ms against ${
+        formatNumber(base.median)
+      } ms for the baseline, so the admission work (decoding the review, planning the injection, building the patch) is about ${
+        formatNumber(latency.median - base.median)
+      } ms; the log line accounts for ${
+        formatNumber(latency.median - quiet.median)
+      } ms of it. The p99 of ${formatNumber(latency.p99)} ms is ${
+        formatNumber(latency.p99 / latency.median)
+      }× the median, so it comes from single slow requests. Garbage collection of each admission's allocations and the CPU taken by other processes on the same two cores are the likely causes; this run does not tell them apart.`,
     );
   }
   const overHttps = summarize(https.webhook.latenciesMs);
@@ -159,7 +263,13 @@ function webhookNotes(
     const plain = summarize(https.plainWebhook.latenciesMs);
     const nagle = padded.median > 30 && small.median < 10 && plain.median < 10;
     notes.push(
-      `Where the time goes over HTTPS: the baseline takes ${formatNumber(small.median)} ms with its small response and ${formatNumber(padded.median)} ms when it responds with ${responseBytes} bytes like the webhook, which takes ${formatNumber(overHttps.median)} ms, and ${formatNumber(plain.median)} ms over plain HTTP.` +
+      `Where the time goes over HTTPS: the baseline takes ${
+        formatNumber(small.median)
+      } ms with its small response and ${
+        formatNumber(padded.median)
+      } ms when it responds with ${responseBytes} bytes like the webhook, which takes ${
+        formatNumber(overHttps.median)
+      } ms, and ${formatNumber(plain.median)} ms over plain HTTP.` +
         (nagle
           ? " So a TLS response of this size, not the admission work, costs about 40 ms per request. This matches Nagle's algorithm on the server's TLS connection holding back the last part of the response until the client's delayed ACK, which Linux sends after up to 40 ms. In a separate check on this machine, curl as the client saw the same 40 ms on a reused connection, so the delay comes from the server side (Deno 2.9.6, `Deno.serve` with `cert` and `key`), and an API server would wait the same way on every admission."
           : ""),
@@ -170,7 +280,11 @@ function webhookNotes(
 
 /** Builds a POST of the typical pod review to `url`. */
 function reviewRequest(url: string, uid: string): Request {
-  return new Request(url, { method: "POST", headers: { "content-type": "application/json" }, body: typicalPodReview(uid) });
+  return new Request(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: typicalPodReview(uid),
+  });
 }
 
 function rowsFor(mode: string, measured: Series, baseline: Series): Row[] {
@@ -187,12 +301,22 @@ function rowsFor(mode: string, measured: Series, baseline: Series): Row[] {
       ratio: ratio(latency.median, baseLatency.median),
       goal: { text: `p99 < ${GOAL_P99_MS} ms`, met: latency.p99 < GOAL_P99_MS },
     },
-    { figure: `${mode}: admissions/s`, unit: "admissions/s", summary: rate, baseline: baseRate.median, ratio: ratio(rate.median, baseRate.median) },
+    {
+      figure: `${mode}: admissions/s`,
+      unit: "admissions/s",
+      summary: rate,
+      baseline: baseRate.median,
+      ratio: ratio(rate.median, baseRate.median),
+    },
     { figure: `${mode}: baseline latency`, unit: "ms", summary: baseLatency },
   ];
 }
 
-async function series(warmup: number, requests: number, send: (uid: string) => Promise<void>): Promise<Series> {
+async function series(
+  warmup: number,
+  requests: number,
+  send: (uid: string) => Promise<void>,
+): Promise<Series> {
   for (let i = 0; i < warmup; i++) await send(`warmup-${i}`);
   const latenciesMs: number[] = [];
   const rates: number[] = [];
@@ -210,12 +334,26 @@ async function series(warmup: number, requests: number, send: (uid: string) => P
 }
 
 /** Sends one review and checks the response: a JSONPatch from the webhook, an allow from the baseline. */
-async function call(fetcher: (request: Request) => Response | Promise<Response>, url: string, uid: string, expectPatch: boolean): Promise<void> {
+async function call(
+  fetcher: (request: Request) => Response | Promise<Response>,
+  url: string,
+  uid: string,
+  expectPatch: boolean,
+): Promise<void> {
   const response = await fetcher(reviewRequest(url, uid));
-  const review = await response.json() as { response?: { uid?: string; allowed?: boolean; patchType?: string } };
+  const review = await response.json() as {
+    response?: { uid?: string; allowed?: boolean; patchType?: string };
+  };
   const answer = review.response;
-  if (response.status !== 200 || answer?.uid !== uid || answer.allowed !== true || (expectPatch && answer.patchType !== "JSONPatch")) {
-    throw new Error(`Unexpected admission response: HTTP ${response.status} ${JSON.stringify(review).slice(0, 200)}`);
+  if (
+    response.status !== 200 || answer?.uid !== uid || answer.allowed !== true ||
+    (expectPatch && answer.patchType !== "JSONPatch")
+  ) {
+    throw new Error(
+      `Unexpected admission response: HTTP ${response.status} ${
+        JSON.stringify(review).slice(0, 200)
+      }`,
+    );
   }
 }
 
@@ -224,40 +362,106 @@ async function measureOverHttps(
   warmup: number,
   requests: number,
   responseBytes: number,
-): Promise<{ webhook: Series; baseline: Series; paddedBaseline: Series; plainWebhook: Series }> {
+): Promise<
+  {
+    webhook: Series;
+    baseline: Series;
+    paddedBaseline: Series;
+    plainWebhook: Series;
+  }
+> {
   const certDir = await mkdtemp("/tmp/asya-bench-tls-");
   // The certificate names "localhost", which resolves to 127.0.0.1 here, so the client checks it as usual.
-  const certificates = generateWebhookCertificates({ service: "localhost", namespace: "bench" });
+  const certificates = generateWebhookCertificates({
+    service: "localhost",
+    namespace: "bench",
+  });
   await writeFile(join(certDir, "tls.crt"), certificates.serverCertPem);
   await writeFile(join(certDir, "tls.key"), certificates.serverKeyPem);
   // node:https with a kept-alive connection, like the API server's client. Deno's fetch over TLS
   // took about 40 ms per request on loopback here (Nagle's algorithm meeting delayed ACKs).
-  const agent = new https.Agent({ keepAlive: true, maxSockets: 1, ca: certificates.caCertPem });
-  const overTls = (port: number) => async (request: Request) => await post(https, agent, port, await request.text());
+  const agent = new https.Agent({
+    keepAlive: true,
+    maxSockets: 1,
+    ca: certificates.caCertPem,
+  });
+  const overTls = (port: number) => async (request: Request) =>
+    await post(https, agent, port, await request.text());
 
   try {
     const webhookPort = await freePort();
     const webhook = await startServer(context, "webhook", [
-      "run", "--allow-net", "--allow-read", "--allow-env", "--allow-sys", join(REPO_ROOT, "webhook", "main.ts"), "--listen", `127.0.0.1:${webhookPort}`,
+      "run",
+      "--allow-net",
+      "--allow-read",
+      "--allow-env",
+      "--allow-sys",
+      join(REPO_ROOT, "webhook", "main.ts"),
+      "--listen",
+      `127.0.0.1:${webhookPort}`,
     ], { ...WEBHOOK_ENV, ASYA_WEBHOOK_CERT_DIR: certDir });
     let overHttps: Series;
     try {
-      overHttps = await series(warmup, requests, (uid) => call(overTls(webhookPort), "http://webhook.local/mutate", uid, true));
+      overHttps = await series(
+        warmup,
+        requests,
+        (uid) =>
+          call(overTls(webhookPort), "http://webhook.local/mutate", uid, true),
+      );
     } finally {
       await context.processes.stop(webhook);
     }
 
-    const baseline = await overHttpsBaseline(context, certDir, 0, warmup, requests, overTls);
-    const paddedBaseline = await overHttpsBaseline(context, certDir, responseBytes, warmup, requests, overTls);
+    const baseline = await overHttpsBaseline(
+      context,
+      certDir,
+      0,
+      warmup,
+      requests,
+      overTls,
+    );
+    const paddedBaseline = await overHttpsBaseline(
+      context,
+      certDir,
+      responseBytes,
+      warmup,
+      requests,
+      overTls,
+    );
 
     // The same webhook over plain HTTP (--insecure, local testing only) separates the cost of TLS.
     const plainPort = await freePort();
-    const plain = await startServer(context, "webhook over plain HTTP", [
-      "run", "--allow-net", "--allow-read", "--allow-env", "--allow-sys", join(REPO_ROOT, "webhook", "main.ts"), "--insecure", "--listen", `127.0.0.1:${plainPort}`,
-    ], WEBHOOK_ENV, "http_listening");
+    const plain = await startServer(
+      context,
+      "webhook over plain HTTP",
+      [
+        "run",
+        "--allow-net",
+        "--allow-read",
+        "--allow-env",
+        "--allow-sys",
+        join(REPO_ROOT, "webhook", "main.ts"),
+        "--insecure",
+        "--listen",
+        `127.0.0.1:${plainPort}`,
+      ],
+      WEBHOOK_ENV,
+      "http_listening",
+    );
     const plainAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     try {
-      const plainWebhook = await series(warmup, requests, (uid) => call(async (request) => await post(http, plainAgent, plainPort, await request.text()), "http://webhook.local/mutate", uid, true));
+      const plainWebhook = await series(
+        warmup,
+        requests,
+        (uid) =>
+          call(
+            async (request) =>
+              await post(http, plainAgent, plainPort, await request.text()),
+            "http://webhook.local/mutate",
+            uid,
+            true,
+          ),
+      );
       return { webhook: overHttps, baseline, paddedBaseline, plainWebhook };
     } finally {
       plainAgent.destroy();
@@ -280,17 +484,33 @@ async function overHttpsBaseline(
 ): Promise<Series> {
   const port = await freePort();
   const server = await startServer(context, "baseline app", [
-    "run", "--allow-net", "--allow-read", join(REPO_ROOT, "bench", "lib", "webhook-baseline-server.ts"), String(port), certDir, String(patchBytes),
+    "run",
+    "--allow-net",
+    "--allow-read",
+    join(REPO_ROOT, "bench", "lib", "webhook-baseline-server.ts"),
+    String(port),
+    certDir,
+    String(patchBytes),
   ], {});
   try {
-    return await series(warmup, requests, (uid) => call(overTls(port), "http://webhook.local/mutate", uid, patchBytes > 0));
+    return await series(
+      warmup,
+      requests,
+      (uid) =>
+        call(overTls(port), "http://webhook.local/mutate", uid, patchBytes > 0),
+    );
   } finally {
     await context.processes.stop(server);
   }
 }
 
 /** Posts `body` to /mutate on localhost:`port` with node:http or node:https and returns the response as a fetch Response. */
-function post(client: typeof http | typeof https, agent: http.Agent, port: number, body: string): Promise<Response> {
+function post(
+  client: typeof http | typeof https,
+  agent: http.Agent,
+  port: number,
+  body: string,
+): Promise<Response> {
   return new Promise((resolve, reject) => {
     const request = client.request({
       host: "localhost",
@@ -298,32 +518,67 @@ function post(client: typeof http | typeof https, agent: http.Agent, port: numbe
       path: "/mutate",
       method: "POST",
       agent,
-      headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
+      headers: {
+        "content-type": "application/json",
+        "content-length": Buffer.byteLength(body),
+      },
     }, (response) => {
       const chunks: Buffer[] = [];
       response.on("data", (chunk: Buffer) => chunks.push(chunk));
-      response.on("end", () => resolve(new Response(Buffer.concat(chunks), { status: response.statusCode })));
+      response.on(
+        "end",
+        () =>
+          resolve(
+            new Response(Buffer.concat(chunks), {
+              status: response.statusCode,
+            }),
+          ),
+      );
       response.on("error", reject);
     });
-    request.setTimeout(10_000, () => request.destroy(new Error("Admission request timed out after 10 s")));
+    request.setTimeout(
+      10_000,
+      () =>
+        request.destroy(new Error("Admission request timed out after 10 s")),
+    );
     request.on("error", reject);
     request.end(body);
   });
 }
 
 /** Starts a Deno server process and waits for its `listeningEvent` log line. */
-async function startServer(context: SuiteContext, name: string, args: string[], env: Record<string, string>, listeningEvent = "https_listening") {
+async function startServer(
+  context: SuiteContext,
+  name: string,
+  args: string[],
+  env: Record<string, string>,
+  listeningEvent = "https_listening",
+) {
   let listening: () => void = () => {};
   const ready = new Promise<void>((resolve) => (listening = resolve));
   const child = context.processes.spawn(DENO, args, {
     cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/tmp", ...env },
+    env: {
+      PATH: process.env.PATH ?? "/usr/bin:/bin",
+      HOME: process.env.HOME ?? "/tmp",
+      ...env,
+    },
     onLine: (line) => {
       if (line.includes(`"${listeningEvent}"`)) listening();
     },
   });
-  const exited = new Promise<never>((_, reject) => child.once("exit", (code) => reject(new Error(`The ${name} exited with ${code} before it listened`))));
-  await withTimeout(Promise.race([ready, exited]), 30_000, `the ${name} to listen`);
+  const exited = new Promise<never>((_, reject) =>
+    child.once(
+      "exit",
+      (code) =>
+        reject(new Error(`The ${name} exited with ${code} before it listened`)),
+    )
+  );
+  await withTimeout(
+    Promise.race([ready, exited]),
+    30_000,
+    `the ${name} to listen`,
+  );
   return child;
 }
 

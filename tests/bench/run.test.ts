@@ -10,11 +10,21 @@ import { TABLE_HEADER } from "../../bench/lib/table.ts";
 const REPO_ROOT = join(import.meta.dirname, "..", "..");
 const DENO = join(REPO_ROOT, "node_modules", ".bin", "deno");
 
-function runBench(args: string[], timeoutMs: number): Promise<{ code: number | null; stderr: string }> {
+function runBench(
+  args: string[],
+  timeoutMs: number,
+): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
     // execFile kills the bench at the timeout; the bench stops its own children on SIGTERM.
-    execFile(DENO, ["run", "--allow-all", "bench/run.ts", ...args], { cwd: REPO_ROOT, timeout: timeoutMs, killSignal: "SIGTERM" }, (error, _stdout, stderr) => {
-      resolve({ code: error === null ? 0 : (error as { code?: number }).code ?? null, stderr });
+    execFile(DENO, ["run", "--allow-all", "bench/run.ts", ...args], {
+      cwd: REPO_ROOT,
+      timeout: timeoutMs,
+      killSignal: "SIGTERM",
+    }, (error, _stdout, stderr) => {
+      resolve({
+        code: error === null ? 0 : (error as { code?: number }).code ?? null,
+        stderr,
+      });
     });
   });
 }
@@ -30,12 +40,29 @@ describe("parseArgs", () => {
   });
 
   it("reads quick, suite ids, output file and notes", () => {
-    const options = parseArgs(["--quick", "--only", "hop,webhook", "--out", "/tmp/x.md", "--note", "a", "--note", "b"]);
-    expect(options).toEqual({ quick: true, only: ["hop", "webhook"], out: "/tmp/x.md", notes: ["a", "b"] });
+    const options = parseArgs([
+      "--quick",
+      "--only",
+      "hop,webhook",
+      "--out",
+      "/tmp/x.md",
+      "--note",
+      "a",
+      "--note",
+      "b",
+    ]);
+    expect(options).toEqual({
+      quick: true,
+      only: ["hop", "webhook"],
+      out: "/tmp/x.md",
+      notes: ["a", "b"],
+    });
   });
 
   it("rejects an unknown suite id naming the valid ones", () => {
-    expect(parseArgs(["--only", "hop,nope"])).toMatch(/^Invalid --only: expected suite ids from hop, throughput, claim-check, webhook, cold-start, found "nope"/);
+    expect(parseArgs(["--only", "hop,nope"])).toMatch(
+      /^Invalid --only: expected suite ids from hop, throughput, claim-check, webhook, cold-start, found "nope"/,
+    );
   });
 
   it("rejects an unknown argument", () => {
@@ -49,8 +76,12 @@ describe("parseArgs", () => {
 
 describe("commandLine", () => {
   it("repeats the options that change the measurements", () => {
-    expect(commandLine({ quick: false, only: undefined })).toBe("npm run bench");
-    expect(commandLine({ quick: true, only: ["hop", "webhook"] })).toBe("npm run bench -- --quick --only hop,webhook");
+    expect(commandLine({ quick: false, only: undefined })).toBe(
+      "npm run bench",
+    );
+    expect(commandLine({ quick: true, only: ["hop", "webhook"] })).toBe(
+      "npm run bench -- --quick --only hop,webhook",
+    );
   });
 });
 
@@ -58,7 +89,12 @@ describe("bench command line", () => {
   it("exits 2 on a bad argument without writing a page", async () => {
     const dir = await mkdtemp(join(tmpdir(), "asya-bench-test-"));
     try {
-      const result = await runBench(["--only", "nope", "--out", join(dir, "page.md")], 60_000);
+      const result = await runBench([
+        "--only",
+        "nope",
+        "--out",
+        join(dir, "page.md"),
+      ], 60_000);
       expect(result.code).toBe(2);
       expect(result.stderr).toContain("Invalid --only");
       expect(existsSync(join(dir, "page.md"))).toBe(false);
@@ -77,7 +113,15 @@ describe("quick webhook run", () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "asya-bench-test-"));
-    result = await runBench(["--quick", "--only", "webhook", "--out", join(dir, "page.md"), "--note", "test run"], 150_000);
+    result = await runBench([
+      "--quick",
+      "--only",
+      "webhook",
+      "--out",
+      join(dir, "page.md"),
+      "--note",
+      "test run",
+    ], 150_000);
     page = await readFile(join(dir, "page.md"), "utf8").catch(() => "");
   }, 160_000);
 
@@ -92,7 +136,9 @@ describe("quick webhook run", () => {
   it("writes the run details", () => {
     expect(page).toMatch(/^# Benchmarks\n/);
     expect(page).toMatch(/- Date: \d{4}-\d\d-\d\d \d\d:\d\d UTC/);
-    expect(page).toContain("- Command: `npm run bench -- --quick --only webhook`");
+    expect(page).toContain(
+      "- Command: `npm run bench -- --quick --only webhook`",
+    );
     expect(page).toMatch(/- Version: Deno \d+\.\d+\.\d+/);
     expect(page).toContain("- Conditions: test run");
     expect(page).not.toContain("## Failed measurements");
@@ -106,14 +152,18 @@ describe("quick webhook run", () => {
 
     const start = lines.indexOf(header);
     const rows: string[] = [];
-    for (let i = start + 2; i < lines.length && lines[i].startsWith("|"); i++) rows.push(lines[i]);
+    for (let i = start + 2; i < lines.length && lines[i].startsWith("|"); i++) {
+      rows.push(lines[i]);
+    }
     expect(rows.length).toBeGreaterThanOrEqual(6);
     for (const row of rows) {
       const cells = row.slice(2, -2).split(/(?<!\\) \| /);
       expect(cells, row).toHaveLength(TABLE_HEADER.length);
       expect(cells[4], row).toMatch(/^-?\d+(\.\d+)?$/);
     }
-    const latency = rows.find((row) => row.startsWith("| in-process: latency |"));
+    const latency = rows.find((row) =>
+      row.startsWith("| in-process: latency |")
+    );
     expect(latency).toMatch(/\| p99 < 5 ms: (met|\*\*not met\*\*) \|$/);
   });
 });

@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { median, percentile, perSecond, rateFromCompletions, ratio, summarize, windowRates } from "../../bench/lib/stats.ts";
+import {
+  median,
+  percentile,
+  perSecond,
+  rateFromCompletions,
+  ratio,
+  summarize,
+  windowRates,
+} from "../../bench/lib/stats.ts";
 
 describe("percentile", () => {
   it("interpolates between closest ranks", () => {
@@ -26,16 +34,22 @@ describe("percentile", () => {
   });
 
   it("rejects an empty list", () => {
-    expect(() => percentile([], 50)).toThrow(/expected at least one number, found an empty list/);
+    expect(() => percentile([], 50)).toThrow(
+      /expected at least one number, found an empty list/,
+    );
   });
 
   it("rejects non-finite samples", () => {
-    expect(() => percentile([1, Number.NaN], 50)).toThrow(/expected a finite number, found NaN/);
+    expect(() => percentile([1, Number.NaN], 50)).toThrow(
+      /expected a finite number, found NaN/,
+    );
     expect(() => percentile([1, Infinity], 50)).toThrow(/found Infinity/);
   });
 
   it("rejects percentiles outside 0 to 100", () => {
-    expect(() => percentile([1], -1)).toThrow(/expected a number from 0 to 100, found -1/);
+    expect(() => percentile([1], -1)).toThrow(
+      /expected a number from 0 to 100, found -1/,
+    );
     expect(() => percentile([1], 101)).toThrow(/found 101/);
     expect(() => percentile([1], Number.NaN)).toThrow(/found NaN/);
   });
@@ -81,7 +95,9 @@ describe("perSecond", () => {
   });
 
   it("rejects an elapsed time that is not positive", () => {
-    expect(() => perSecond(1, 0)).toThrow(/expected a positive number of milliseconds, found 0/);
+    expect(() => perSecond(1, 0)).toThrow(
+      /expected a positive number of milliseconds, found 0/,
+    );
     expect(() => perSecond(1, -5)).toThrow(/found -5/);
   });
 });
@@ -93,7 +109,9 @@ describe("rateFromCompletions", () => {
   });
 
   it("rejects fewer than two completions", () => {
-    expect(() => rateFromCompletions([5])).toThrow(/expected at least 2, found 1/);
+    expect(() => rateFromCompletions([5])).toThrow(
+      /expected at least 2, found 1/,
+    );
   });
 
   it("rejects completions at one instant", () => {
@@ -112,7 +130,9 @@ describe("windowRates", () => {
   });
 
   it("accepts completions in any order", () => {
-    expect(windowRates([350, 50, 300, 100, 320, 200], 2, 2)).toEqual(windowRates([50, 100, 200, 300, 320, 350], 2, 2));
+    expect(windowRates([350, 50, 300, 100, 320, 200], 2, 2)).toEqual(
+      windowRates([50, 100, 200, 300, 320, 350], 2, 2),
+    );
   });
 
   it("rejects too few completions", () => {

@@ -47,7 +47,9 @@ describe("formatRatio and formatGoal", () => {
 
   it("writes met plainly and not met in bold", () => {
     expect(formatGoal({ text: "< 2 ms", met: true })).toBe("< 2 ms: met");
-    expect(formatGoal({ text: "< 2 ms", met: false })).toBe("< 2 ms: **not met**");
+    expect(formatGoal({ text: "< 2 ms", met: false })).toBe(
+      "< 2 ms: **not met**",
+    );
     expect(formatGoal(undefined)).toBe("–");
   });
 });
@@ -68,19 +70,54 @@ describe("renderTable", () => {
 
   it("starts with the header and an alignment line", () => {
     expect(cells(lines[0])).toEqual(TABLE_HEADER);
-    expect(cells(lines[1])).toEqual(["---", "---", "---:", "---:", "---:", "---:", "---:", "---:", "---:", "---:"]);
+    expect(cells(lines[1])).toEqual([
+      "---",
+      "---",
+      "---:",
+      "---:",
+      "---:",
+      "---:",
+      "---:",
+      "---:",
+      "---:",
+      "---:",
+    ]);
   });
 
   it("fills every column of a summarised row", () => {
-    expect(cells(lines[2])).toEqual(["chain", "ms", "3", "1", "2", "3", "2.98", "1.5", "1.33×", "< 2 ms: **not met**"]);
+    expect(cells(lines[2])).toEqual([
+      "chain",
+      "ms",
+      "3",
+      "1",
+      "2",
+      "3",
+      "2.98",
+      "1.5",
+      "1.33×",
+      "< 2 ms: **not met**",
+    ]);
   });
 
   it("puts a single value in the median column and escapes pipes", () => {
-    expect(cells(lines[3])).toEqual(["derived \\| with a pipe", "ms", "–", "–", "0.25", "–", "–", "–", "–", "–"]);
+    expect(cells(lines[3])).toEqual([
+      "derived \\| with a pipe",
+      "ms",
+      "–",
+      "–",
+      "0.25",
+      "–",
+      "–",
+      "–",
+      "–",
+      "–",
+    ]);
   });
 
   it("gives every row as many cells as the header", () => {
-    for (const line of lines) expect(cells(line)).toHaveLength(TABLE_HEADER.length);
+    for (const line of lines) {
+      expect(cells(line)).toHaveLength(TABLE_HEADER.length);
+    }
   });
 });
 
@@ -97,7 +134,12 @@ describe("renderPage", () => {
     id: "hop",
     title: "1. Per-hop overhead",
     method: ["How it is measured."],
-    rows: [{ figure: "added per hop, p50", unit: "ms", value: 3, goal: { text: "< 2 ms", met: false } }],
+    rows: [{
+      figure: "added per hop, p50",
+      unit: "ms",
+      value: 3,
+      goal: { text: "< 2 ms", met: false },
+    }],
     notes: ["Where the time goes."],
   };
   const page = renderPage(info, [measurement], ["Intro."]);
@@ -111,18 +153,26 @@ describe("renderPage", () => {
   });
 
   it("lists every goal in the summary", () => {
-    expect(page).toContain("| 1. Per-hop overhead | added per hop, p50 | < 2 ms: **not met** |");
+    expect(page).toContain(
+      "| 1. Per-hop overhead | added per hop, p50 | < 2 ms: **not met** |",
+    );
   });
 
   it("lists failed measurements", () => {
-    expect(page).toContain("## Failed measurements\n\n- throughput: Sidecar exited");
+    expect(page).toContain(
+      "## Failed measurements\n\n- throughput: Sidecar exited",
+    );
   });
 
   it("renders each measurement with method, table and notes in order", () => {
     const section = renderMeasurement(measurement);
     expect(page).toContain(section);
-    expect(section.indexOf("How it is measured.")).toBeLessThan(section.indexOf("| figure |"));
-    expect(section.indexOf("| figure |")).toBeLessThan(section.indexOf("Where the time goes."));
+    expect(section.indexOf("How it is measured.")).toBeLessThan(
+      section.indexOf("| figure |"),
+    );
+    expect(section.indexOf("| figure |")).toBeLessThan(
+      section.indexOf("Where the time goes."),
+    );
   });
 
   it("ends with one newline", () => {

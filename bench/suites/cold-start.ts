@@ -42,7 +42,7 @@ export const coldStartSuite: Suite = {
   title: "Sidecar cold start",
   async run(context) {
     const runs = context.quick ? 3 : 5;
-    const idleMs = context.quick ? 500 : 2_000;
+    const idleMs = context.quick ? 250 : 2_000;
     const mesh = await context.mesh();
     await createQueues(mesh, [ACTOR]);
     const runtime = await startRuntime(mesh, ACTOR);

@@ -57,7 +57,7 @@ export const throughputSuite: Suite = {
   title: "Throughput per sidecar",
   async run(context) {
     const windows = context.quick ? 2 : 3;
-    const windowSize = context.quick ? 30 : 100;
+    const windowSize = context.quick ? 20 : 100;
     const directMs = context.quick ? 500 : 2_000;
     const mesh = await context.mesh();
     const runtime = await startRuntime(mesh, ACTOR);

@@ -130,7 +130,7 @@ export const webhookSuite: Suite = {
         ? { warmup: 100, requests: 600 }
         : { warmup: 300, requests: 3_000 },
       overHttps: context.quick
-        ? { warmup: 10, requests: 90 }
+        ? { warmup: 10, requests: 60 }
         : { warmup: 50, requests: 600 },
     };
     const loaded = loadConfig(WEBHOOK_ENV);

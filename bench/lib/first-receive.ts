@@ -4,7 +4,7 @@
  * 1.0 protocol, no SDK), then keeps long-polling so its idle memory can be
  * read, and exits on its own after 60 s. With `--with-sdk` it
  * first loads and builds the SQS and S3 clients of the AWS SDK, as the
- * sidecar does, without calling them, so that cost can be told apart.
+ * sidecar does, without calling them, so that cost shows separately.
  *
  *   deno run --allow-net --allow-read --allow-env --allow-sys bench/lib/first-receive.ts SQS_ENDPOINT QUEUE_URL [--with-sdk]
  */

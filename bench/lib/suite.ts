@@ -1,4 +1,4 @@
-/** What every benchmark suite receives and returns. */
+/** Interface of a benchmark suite: the context it receives and the measurement it returns. */
 import type { BenchActor, Mesh } from "./mesh.ts";
 import type { ProcessRegistry } from "./processes.ts";
 import type { Measurement } from "./table.ts";

@@ -13,7 +13,7 @@ export interface Goal {
 
 /** One line of a measurement table. */
 export interface Row {
-  /** What was measured, such as "5-actor chain, end to end". */
+  /** Name of the measured figure, such as "5-actor chain, end to end". */
   figure: string;
   /** Unit of every number in the row except the ratio, such as "ms" or "envelopes/s". */
   unit: string;

@@ -137,7 +137,7 @@ export const claimCheckSuite: Suite = {
           reset
             ? "Before each size the peak is reset to the current RSS (writing 5 to /proc/PID/clear_refs)"
             : "The kernel refused to reset the peak, so it covers the whole life of the process"
-        }. The growth row is (peak − RSS before the runs) / payload size for the sidecar with the largest growth; the goal applies to it, because the fixed footprint of a Deno process (tens of MiB) would dominate the absolute multiple at 1 MB.`,
+        }. The growth row is (peak − RSS before the runs) / payload size for the sidecar with the largest growth. The goal applies to the growth, because the fixed footprint of a Deno process (tens of MiB) would dominate the absolute multiple at 1 MB.`,
       ],
       rows,
       notes: results.flatMap((result) => sizeNotes(result)),
@@ -264,11 +264,11 @@ async function measureSize(
 }
 
 /**
- * Times, in this process, the CPU steps a sidecar runs on the payload in
- * one hop, with the same shared functions it calls: check the download
- * (size, SHA-256, UTF-8, JSON), check the JSON again, build the /invoke
- * request, parse the runtime's response, measure and key the result.
- * Each step is warmed up once, then timed.
+ * Times the CPU steps a sidecar runs on the payload in one hop, in this
+ * process and with the same shared functions it calls. The steps: check
+ * the download (size, SHA-256, UTF-8, JSON), check the JSON again, build
+ * the /invoke request, parse the runtime's response, measure and key the
+ * result. Each step is warmed up once, then timed.
  */
 async function timeSteps(
   ref: { uri: string; bytes: number; sha256: string },
@@ -294,6 +294,7 @@ async function timeSteps(
     steps.push([name, median(samples)]);
     return value;
   };
+
   const checked = await time(
     "check the download: size, SHA-256, UTF-8 decoding, JSON scan",
     () => checkClaimCheckBody(ref, body),
@@ -302,6 +303,7 @@ async function timeSteps(
     throw new Error(`Claim-check body failed its own check: ${checked.error}`);
   }
   const text = checked.value;
+
   await time(
     "scan the JSON again after the download check",
     () => checkJsonText(text),
@@ -323,6 +325,7 @@ async function timeSteps(
     throw new Error(`Runtime response did not parse: ${frames.error.message}`);
   }
   const payloadText = frames.value[0].payloadText;
+
   await time(
     "serialise the next envelope and measure its UTF-8 size",
     () =>
@@ -363,9 +366,9 @@ function sizeNotes(result: SizeResult): string[] {
         formatNumber(get)
       } ms). Inside a hop, the S3 GetObject costs about ${
         formatNumber(get)
-      } ms, and one /invoke call carrying the payload to the Python runtime and back, measured directly on a fresh connection, ${
+      } ms. One /invoke call carrying the payload to the Python runtime and back, measured directly on a fresh connection, takes ${
         formatNumber(result.invokeMs)
-      } ms (JSON decoding and encoding in Python, and the transfer both ways). The sidecar's own CPU steps, timed in the bench process with the same shared functions, add ${
+      } ms, for JSON decoding and encoding in Python and the transfer both ways. The sidecar's own CPU steps, timed in the bench process with the same shared functions, add ${
         formatNumber(cpuMs)
       } ms: ${steps}. ` +
         (rest >= 0

@@ -120,14 +120,14 @@ export const hopSuite: Suite = {
       notes: [
         `Where the added time goes (medians of this run): each hop in the chain pays a long-poll wake-up of about ${
           formatNumber(wakeup)
-        } ms, which the bare loop does not pay because its message is already waiting, and an /invoke call of about ${
+        } ms and an /invoke call of about ${
           formatNumber(invoke)
-        } ms. ` +
+        } ms. The bare loop pays no wake-up, because its message is already waiting. ` +
         (rest >= 0
           ? `The remaining ${
             formatNumber(rest)
           } ms per hop is the sidecar's own work (parsing and checking the envelope, building the next one, one JSON log line) and the scheduling of a dozen processes on two cores. `
-          : `These two account for all of the added time within this run's noise; the per-pair row shows how far the difference moves between neighbouring runs. `) +
+          : `These two account for all of the added time within this run's noise. The per-pair row shows how far the difference moves between neighbouring runs. `) +
         `One bare hop, three SDK calls, costs ${
           formatNumber(bareHop)
         } ms, so on this endpoint the SQS round trips, not the sidecar, set the pace of a chain.`,

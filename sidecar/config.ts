@@ -15,6 +15,7 @@ import {
 } from "../shared/queues.ts";
 import { err, ok, type Result } from "../shared/result.ts";
 import { parseDuration, parseQuantity } from "../shared/units.ts";
+import { parseAwsRegion } from "../shared/scaled-object.ts";
 import type { LogLevel } from "./log.ts";
 
 export type Role = "actor" | "sink" | "sump";
@@ -194,6 +195,10 @@ export function loadConfig(env: Env): Result<SidecarConfig, string[]> {
 
   const logLevel = parseLogLevel(read("ASYA_LOG_LEVEL"), invalid);
 
+  const awsRegion = read("ASYA_AWS_REGION") ?? "us-east-1";
+  const region = parseAwsRegion(awsRegion);
+  if (!region.ok) invalid("ASYA_AWS_REGION", awsRegion, region.error);
+
   const signingKeyFile = read("ASYA_SIGNING_KEY_FILE");
   const signingKeyId = read("ASYA_SIGNING_KEY_ID");
   if (signingKeyId !== undefined && signingKeyFile === undefined) {
@@ -207,7 +212,7 @@ export function loadConfig(env: Env): Result<SidecarConfig, string[]> {
     actorName: actorName!,
     namespace: namespace!,
     role,
-    awsRegion: read("ASYA_AWS_REGION") ?? "us-east-1",
+    awsRegion,
     sqsEndpoint,
     s3Endpoint,
     s3Bucket: s3Bucket!,

@@ -123,6 +123,11 @@ describe("loadConfig", () => {
     ],
     ["ASYA_HTTP_PORT", "70000", /^invalid ASYA_HTTP_PORT: .*found "70000"$/],
     [
+      "ASYA_AWS_REGION",
+      "not a region",
+      /^invalid ASYA_AWS_REGION: expected an AWS region .*such as us-east-1.*found "not a region"$/,
+    ],
+    [
       "ASYA_RESILIENCY_ACTOR_TIMEOUT",
       "5",
       /^invalid ASYA_RESILIENCY_ACTOR_TIMEOUT: expected a Go-style duration.*"5"/,

@@ -180,6 +180,7 @@ export async function startSidecar(
   mesh: Mesh,
   options: SidecarOptions,
 ): Promise<{ child: ChildProcess; httpPort: number }> {
+  const recent: string[] = [];
   const { child, httpPort } = spawnSidecar({
     actor: options.actor,
     namespace: NAMESPACE,
@@ -194,16 +195,26 @@ export async function startSidecar(
       ASYA_CONCURRENCY: String(options.concurrency ?? 1),
       ASYA_LOG_LEVEL: "info",
     },
-    onLine: options.onLine === undefined
-      ? undefined
-      : (_source, line) => options.onLine!(line, performance.now()),
+    onLine: (_source, line) => {
+      recent.push(line);
+      if (recent.length > 10) recent.shift();
+      options.onLine?.(line, performance.now());
+    },
   });
   mesh.processes.track(child);
-  const port = await withTimeout(
-    httpPort,
-    START_TIMEOUT_MS,
-    `the sidecar of ${options.actor} to listen`,
-  );
+  let port: number;
+  try {
+    port = await withTimeout(
+      httpPort,
+      START_TIMEOUT_MS,
+      `the sidecar of ${options.actor} to listen`,
+    );
+  } catch (error) {
+    // The last output lines usually name the reason, such as an invalid setting.
+    throw new Error(
+      `${(error as Error).message}; its last output: ${recent.join(" ")}`,
+    );
+  }
   if (options.waitReady ?? true) {
     await poll(
       `the sidecar of ${options.actor} to be ready`,

@@ -51,7 +51,7 @@ export function createRuntimeClient(socketDir: string): RuntimeClient {
   return {
     socketPath,
     invoke: (body, timeoutMs) =>
-      call(socketPath, "POST", "/invoke", body, timeoutMs),
+      callRetryingBusySocket(socketPath, "POST", "/invoke", body, timeoutMs),
     async healthy(timeoutMs) {
       try {
         const response = await call(
@@ -68,6 +68,36 @@ export function createRuntimeClient(socketDir: string): RuntimeClient {
     },
     readyFileExists: () => existsSync(readyPath),
   };
+}
+
+/** Connection attempts when the socket's backlog is full (EAGAIN). */
+export const BUSY_SOCKET_ATTEMPTS = 6;
+
+/**
+ * Calls the runtime, retrying a connect() that failed with EAGAIN. The
+ * kernel returns EAGAIN for a Unix socket whose listen backlog is full, so
+ * nothing was sent and the call is safe to repeat. Delays double from
+ * 10 ms, 310 ms in all; any other error is final.
+ */
+export async function callRetryingBusySocket(
+  socketPath: string,
+  method: string,
+  path: string,
+  body: string | undefined,
+  timeoutMs: number,
+  sleep: (ms: number) => Promise<void> = (ms) =>
+    new Promise((resolve) => setTimeout(resolve, ms)),
+): Promise<RuntimeResponse> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      return await call(socketPath, method, path, body, timeoutMs);
+    } catch (error) {
+      const busy = error instanceof RuntimeUnavailableError &&
+        error.code === "EAGAIN";
+      if (!busy || attempt >= BUSY_SOCKET_ATTEMPTS) throw error;
+      await sleep(10 * 2 ** (attempt - 1));
+    }
+  }
 }
 
 function call(

@@ -45,6 +45,11 @@ export interface RequestContext {
   /** Access key id from the request signature; reported as SenderId. */
   senderId: string;
   now: () => number;
+  /**
+   * True once the client closed the connection. A long poll then stops
+   * without receiving, so no message is hidden for a response nobody reads.
+   */
+  clientGone?: () => boolean;
 }
 
 /** Long-poll hooks supplied by the HTTP layer. */
@@ -360,7 +365,7 @@ export class SqsOperations {
         queue.id,
         deadline - context.now(),
       );
-      if (!running) break;
+      if (!running || context.clientGone?.()) break;
       messages = this.store.receive(queue, max, visibility, context.now());
     }
     if (messages.length === 0) return {};

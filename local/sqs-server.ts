@@ -129,10 +129,15 @@ export function createSqsServer(store: QueueStore, log: Logger): SqsServer {
       return;
     }
 
+    let clientGone = false;
+    response.on("close", () => {
+      if (!response.writableFinished) clientGone = true;
+    });
     const context: RequestContext = {
       endpoint,
       ...signingFacts(String(request.headers.authorization ?? "")),
       now: Date.now,
+      clientGone: () => clientGone,
     };
     try {
       const output = await operations.run(

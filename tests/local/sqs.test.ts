@@ -1062,6 +1062,28 @@ describe("long polling", () => {
     expect(Date.now() - started).toBeLessThan(15_000);
   });
 
+  test("abandoned long poll receives nothing", async () => {
+    const queueUrl = await newQueue();
+    const controller = new AbortController();
+    const abandoned = sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 20 }),
+      { abortSignal: controller.signal },
+    ).catch((error: Error) => error);
+    await sleep(300);
+    controller.abort();
+    expect(await abandoned).toBeInstanceOf(Error);
+    await sqs.send(
+      new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: "for later" }),
+    );
+    // Longer than the server's 200 ms wake-up tick, so a poll still running
+    // would have taken the message by now.
+    await sleep(600);
+    const { Messages } = await sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 0 }),
+    );
+    expect(Messages?.[0].Body).toBe("for later");
+  });
+
   test("ReceiveMessage waits up to WaitTimeSeconds on an empty queue", async () => {
     const queueUrl = await newQueue();
     const started = Date.now();

@@ -1072,6 +1072,9 @@ describe("long polling", () => {
     await sleep(300);
     controller.abort();
     expect(await abandoned).toBeInstanceOf(Error);
+    // The server learns of the disconnect when the socket's close arrives,
+    // which can trail the client-side rejection by a few milliseconds.
+    await sleep(300);
     await sqs.send(
       new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: "for later" }),
     );

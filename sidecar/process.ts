@@ -159,7 +159,11 @@ async function decide(
     details: FailureDetails,
     afterwards?: "handler-timeout",
   ): Decision => {
-    log.warn("envelope_failed", { reason, error: details.message });
+    log.warn("envelope_failed", {
+      reason,
+      error: details.message,
+      ...(details.type === undefined ? {} : { error_type: details.type }),
+    });
     return {
       kind: "send",
       outgoing: [

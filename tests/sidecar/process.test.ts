@@ -231,6 +231,25 @@ describe("processMessage", () => {
     expect(sent.payload).toEqual({ secret: "s3cr3t-value" });
   });
 
+  it("logs the handler's exception type", async () => {
+    const { deps, lines } = setup({
+      status: 500,
+      body: JSON.stringify({
+        error: "processing_error",
+        details: { message: "'name'", type: "builtins.KeyError" },
+      }),
+    });
+    await processMessage(message(INCOMING), SOURCE, deps);
+    const failed = lines.map((line) => JSON.parse(line)).find((line) =>
+      line.event === "envelope_failed"
+    );
+    expect(failed).toMatchObject({
+      reason: "ProcessingError",
+      error: "'name'",
+      error_type: "builtins.KeyError",
+    });
+  });
+
   it("reports an unexpected runtime answer", async () => {
     const { deps, queues } = setup({ status: 200, body: '{"frames":"nope"}' });
     await processMessage(message(INCOMING), SOURCE, deps);

@@ -236,7 +236,7 @@ describe("processMessage", () => {
       status: 500,
       body: JSON.stringify({
         error: "processing_error",
-        details: { message: "'name'", type: "builtins.KeyError" },
+        details: { message: "'name'", type: "KeyError" },
       }),
     });
     await processMessage(message(INCOMING), SOURCE, deps);
@@ -246,7 +246,7 @@ describe("processMessage", () => {
     expect(failed).toMatchObject({
       reason: "ProcessingError",
       error: "'name'",
-      error_type: "builtins.KeyError",
+      error_type: "KeyError",
     });
   });
 

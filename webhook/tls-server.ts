@@ -44,9 +44,10 @@ interface CertificatePair {
   key: string;
 }
 
-// Longer than the 90 s idle timeout of Go's http.DefaultTransport, so a
-// client of that kind closes an idle connection before the server does and
-// never sends a request on a connection that the server is closing.
+// A client with a shorter idle timeout closes an idle connection first, so
+// it never sends a request on a connection that the server is closing.
+// NOTE: 120 s is an estimate meant to exceed the idle timeouts of common
+// HTTP clients. It was not checked against the API server's webhook client.
 const KEEP_ALIVE_TIMEOUT_MS = 120_000;
 
 /**

@@ -262,6 +262,7 @@ function webhookNotes(
     const padded = summarize(https.paddedBaseline.latenciesMs);
     const plain = summarize(https.plainWebhook.latenciesMs);
     const nagle = padded.median > 30 && small.median < 10 && plain.median < 10;
+    const webhookAvoidsStall = nagle && overHttps.median < 10;
     notes.push(
       `Where the time goes over HTTPS: the baseline takes ${
         formatNumber(small.median)
@@ -270,7 +271,10 @@ function webhookNotes(
       } ms when it responds with ${responseBytes} bytes like the webhook, which takes ${
         formatNumber(overHttps.median)
       } ms, and ${formatNumber(plain.median)} ms over plain HTTP.` +
-        (nagle
+        (webhookAvoidsStall
+          ? " The baseline, served by `Deno.serve` with `cert` and `key` (Deno 2.9.6), stalls about 40 ms on a response of this size, which matches Nagle's algorithm waiting for the client's delayed ACK. The webhook serves HTTPS with `node:https` and no-delay sockets (`webhook/tls-server.ts`), so it does not stall; its remaining cost over plain HTTP is TLS itself and the request adapter."
+          : "") +
+        (nagle && !webhookAvoidsStall
           ? " So a TLS response of this size, not the admission work, costs about 40 ms per request. This matches Nagle's algorithm on the server's TLS connection holding back the last part of the response until the client's delayed ACK, which Linux sends after up to 40 ms. In a separate check on this machine, curl as the client saw the same 40 ms on a reused connection, so the delay comes from the server side (Deno 2.9.6, `Deno.serve` with `cert` and `key`), and an API server would wait the same way on every admission."
           : ""),
     );

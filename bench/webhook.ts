@@ -12,26 +12,27 @@ import { spawn } from "node:child_process";
 import { createServer } from "node:net";
 import process from "node:process";
 import { createApp } from "../webhook/app.ts";
-import type { WebhookConfig } from "../webhook/config.ts";
+import { loadConfig, type WebhookConfig } from "../webhook/config.ts";
 import { createLogger } from "../webhook/log.ts";
 
+// The process phase gets the same settings as environment variables, so
+// both phases admit pods with one configuration.
+const WEBHOOK_ENV: Record<string, string> = {
+  ASYA_SIDECAR_IMAGE: "registry.example/asya-sidecar:0.1.0",
+  ASYA_S3_BUCKET: "asya-claims",
+  ASYA_CREATE_QUEUES: "false",
+  ASYA_NATIVE_SIDECAR: "always",
+  ASYA_LOG_LEVEL: "error",
+};
+
+const loadedConfig = loadConfig(WEBHOOK_ENV);
+if (!loadedConfig.ok) {
+  throw new Error(`Webhook configuration of the bench is invalid: ${loadedConfig.error.join("; ")}`);
+}
+// The in-process app never talks to Kubernetes or runs a resync.
 const CONFIG: WebhookConfig = {
-  port: 8443,
-  certDir: "/etc/asya/tls",
-  sidecarImage: "registry.example/asya-sidecar:0.1.0",
-  sidecarPullPolicy: "IfNotPresent",
-  s3Bucket: "asya-claims",
-  awsRegion: "us-east-1",
-  sqsEndpoint: undefined,
-  s3Endpoint: undefined,
-  claimCheckThresholdBytes: 262_144,
-  kedaAuthKind: "ClusterTriggerAuthentication",
-  kedaAuthName: "asya-aws",
-  createQueues: false,
-  nativeSidecar: "always",
+  ...loadedConfig.value,
   resyncIntervalMs: 0,
-  logLevel: "error",
-  kubernetesUrl: undefined,
   kubernetesTokenFile: "/nonexistent",
   kubernetesCaFile: "/nonexistent",
 };
@@ -156,7 +157,7 @@ async function main(): Promise<void> {
   const port = await freePort();
   const deno = "Deno" in globalThis ? process.execPath : "node_modules/.bin/deno";
   const child = spawn(deno, ["run", "-A", "webhook/main.ts", "--insecure", "--listen", `127.0.0.1:${port}`], {
-    env: { ...process.env, ASYA_SIDECAR_IMAGE: CONFIG.sidecarImage, ASYA_S3_BUCKET: CONFIG.s3Bucket, ASYA_NATIVE_SIDECAR: "always", ASYA_LOG_LEVEL: "error" },
+    env: { ...process.env, ...WEBHOOK_ENV },
     stdio: ["ignore", "pipe", "inherit"],
   });
   try {

@@ -81,7 +81,7 @@ export class ObjectStore {
     return Number(result.changes) > 0;
   }
 
-  /** Deletes an empty bucket; returns false when it still holds objects. */
+  /** Deletes an empty bucket; returns false when it still contains objects. */
   async deleteBucket(name: string): Promise<boolean> {
     const row = this.#db.prepare(
       "SELECT 1 AS x FROM objects WHERE bucket = ? LIMIT 1",

@@ -47,7 +47,8 @@ export interface RequestContext {
   now: () => number;
   /**
    * True once the client closed the connection. A long poll then stops
-   * without receiving, so no message is hidden for a response nobody reads.
+   * without receiving, so no message is hidden behind a response that no
+   * client reads.
    */
   clientGone?: () => boolean;
 }

@@ -860,9 +860,9 @@ class RuntimeServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     """Unix socket HTTP server: one thread per connection, handler calls on the Worker."""
 
     daemon_threads = True
-    # socketserver's default backlog of 5 makes connect() fail with EAGAIN
+    # With socketserver's default backlog of 5, connect() fails with EAGAIN
     # when a sidecar with a higher ASYA_CONCURRENCY opens more connections at
-    # once; the kernel caps the value at net.core.somaxconn.
+    # once. The kernel caps the value at net.core.somaxconn.
     request_queue_size = 128
 
     def __init__(self, path: str, config: Config, worker: Worker, logger: JsonLogger):

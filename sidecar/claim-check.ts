@@ -3,7 +3,7 @@
  * and storing a large payload under its content-addressed key.
  *
  * Keys are `{prefix}{sha256}`, so the same payload always maps to the same
- * object. The store remembers recently seen keys and asks S3 (HeadObject)
+ * object. The store remembers recently seen keys and checks S3 with HeadObject
  * before uploading, so a pass-through actor never uploads a payload again.
  */
 import type { PayloadRef } from "../shared/envelope-types.ts";
@@ -89,7 +89,7 @@ export function createClaimChecks(options: {
   };
 }
 
-/** Insertion-ordered set that forgets its oldest key beyond `limit`. */
+/** Insertion-ordered set that drops its oldest key beyond `limit`. */
 class RecentKeys {
   #keys = new Set<string>();
   constructor(readonly limit: number) {}

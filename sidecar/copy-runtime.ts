@@ -5,7 +5,7 @@
 import { chmod, copyFile, mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
 
-/** Where the sidecar image ships the runtime; ASYA_RUNTIME_SOURCE overrides it. */
+/** Path of the runtime file in the sidecar image, unless ASYA_RUNTIME_SOURCE overrides it. */
 export const DEFAULT_RUNTIME_SOURCE = "/usr/share/asya/asya_runtime.py";
 
 /** Copies `source` to `dest`, creating the destination folder, and makes it world-readable. */

@@ -7,10 +7,10 @@
  */
 import { type Metrics, renderMetrics } from "./metrics.ts";
 
-/** What /readyz reports. */
+/** Readiness state that /readyz reports. */
 export interface Readiness {
   ready: boolean;
-  /** Why the sidecar is not ready, such as "runtime unreachable" or "draining". */
+  /** Reason the sidecar is not ready, such as "runtime unreachable" or "draining". */
   reason?: string;
 }
 

@@ -40,7 +40,7 @@ export interface Outgoing {
   payloadText?: string;
 }
 
-/** The actor that receives an envelope with this route: `route.curr`, or `x-sink` when the route is done. */
+/** Returns the actor that receives an envelope with this route: `route.curr`, or `x-sink` when the route is done. */
 export function destinationOf(route: { curr: string }): string {
   return route.curr === "" ? SINK_ACTOR : route.curr;
 }

@@ -12,7 +12,7 @@ import { join } from "node:path";
 export const SOCKET_FILE = "asya-runtime.sock";
 export const READY_FILE = "runtime-ready";
 
-/** Status code and body text of one runtime answer. */
+/** Status code and body text of one runtime response. */
 export interface RuntimeResponse {
   status: number;
   body: string;

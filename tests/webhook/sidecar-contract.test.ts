@@ -16,7 +16,7 @@ async function injectedSidecarEnv(annotations: Record<string, string>, config = 
   const sidecar = patched.spec.initContainers.find((container: any) => container.name === "asya-sidecar");
   const env: Record<string, string> = {};
   for (const variable of sidecar.env) {
-    // The kubelet resolves the downward API; the pod's namespace stands in for it here.
+    // The kubelet resolves the downward API; the pod's namespace replaces it here.
     env[variable.name] = variable.value ?? (variable.valueFrom?.fieldRef?.fieldPath === "metadata.namespace" ? "pipelines" : "");
   }
   return env;
